@@ -1,2 +1,194 @@
-/* placeholder, replaced below */
-int main(void) { return 0; }
+/*
+ * mtlsd.c: main(): options, configuration, the TLS context, the listening
+ * sockets; then hands over to the master.  `mtlsd -t` runs exactly the
+ * start-up path up to the point of listening and reports what it found.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "autoconf.h"
+#include "config.h"
+#include "log.h"
+#include "master.h"
+#include "net.h"
+#include "privs.h"
+#include "tls.h"
+
+enum mode { MODE_RUN, MODE_TEST, MODE_DUMP };
+
+struct options {
+	const char *config;
+	enum mode mode;
+	enum log_backend log;
+};
+
+static _noreturn_ void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: mtlsd [-c FILE] [-t | -T] [--log=journal|stderr]\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -t, --test         check the configuration, certificates and keys, then exit\n"
+	    "  -T, --dump         print the effective configuration, then exit\n"
+	    "      --log=WHERE    journal or stderr (default: the journal when reachable)\n"
+	    "  -V, --version      print the version\n", MTLSD_DEFAULT_CONFIG);
+	exit(status);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "dump", no_argument, NULL, 'T' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	*o = (struct options){ MTLSD_DEFAULT_CONFIG, MODE_RUN, LOG_BACKEND_AUTO };
+	while ((ch = getopt_long(argc, argv, "c:tTVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 't':
+			o->mode = MODE_TEST;
+			break;
+		case 'T':
+			o->mode = MODE_DUMP;
+			break;
+		case 'l':
+			if (strcmp(optarg, "journal") == 0)
+				o->log = LOG_BACKEND_JOURNAL;
+			else if (strcmp(optarg, "stderr") == 0)
+				o->log = LOG_BACKEND_STDERR;
+			else
+				usage(1);
+			break;
+		case 'V':
+			printf("mtlsd %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(0);
+		default:
+			usage(1);
+		}
+	}
+	if (optind != argc)
+		usage(1);
+}
+
+static void
+print_lines(const struct config_errors *e, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		fprintf(stderr, "%s%s\n", prefix, e->lines[i]);
+}
+
+/* Everything up to the point of listening. 0, or 1 with the reasons printed. */
+static int
+prepare(const struct options *o, struct master_params *mp)
+{
+	struct config_errors errs = { 0 }, warns = { 0 };
+	char err[512];
+	int r;
+
+	r = config_load(o->config, &mp->cfg, &errs);
+	if (r == 0)
+		r = tls_server_ctx_new(mp->cfg, &mp->ctx, &errs, &warns);
+	if (r == 0 && privs_lookup(mp->cfg->user, &mp->privs, err, sizeof(err)) < 0) {
+		config_errors_add(&errs, "%s: user: %s", o->config, err);
+		r = -EINVAL;
+	}
+	print_lines(&errs, "");
+	if (o->mode != MODE_RUN)
+		print_lines(&warns, "warning: ");
+	else
+		for (size_t i = 0; i < warns.n; i++)
+			log_warning("%s", warns.lines[i]);
+	config_errors_clear(&errs);
+	config_errors_clear(&warns);
+	return r < 0 ? 1 : 0;
+}
+
+static int
+open_listeners(struct master_params *mp)
+{
+	char err[512];
+	size_t i;
+	int fd;
+
+	mp->listen_fds = calloc(mp->cfg->n_listen, sizeof(int));
+	if (mp->listen_fds == NULL)
+		return -ENOMEM;
+	for (i = 0; i < mp->cfg->n_listen; i++) {
+		fd = net_listen(&mp->cfg->listen[i], err, sizeof(err));
+		if (fd < 0) {
+			log_error("%s", err);
+			fprintf(stderr, "mtlsd: %s\n", err);
+			return fd;
+		}
+		mp->listen_fds[mp->n_listen++] = fd;
+	}
+	return 0;
+}
+
+static void
+block_signals(void)
+{
+	sigset_t mask;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master_params mp = { 0 };
+	struct options o;
+	int r;
+
+	parse_options(argc, argv, &o);
+	block_signals();
+	log_init(o.log);
+	if (prepare(&o, &mp) != 0) {
+		if (o.mode == MODE_RUN)
+			log_error("not starting: the configuration in %s has errors (run mtlsd -t)",
+			    o.config);
+		return 1;
+	}
+	if (o.mode == MODE_TEST) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (o.mode == MODE_DUMP) {
+		config_dump(mp.cfg, stdout);
+		return 0;
+	}
+	if (open_listeners(&mp) < 0)
+		return 1;
+	r = master_main(&mp);
+	SSL_CTX_free(mp.ctx);
+	config_free(mp.cfg);
+	free(mp.listen_fds);
+	return r;
+}

@@ -1,0 +1,594 @@
+/*
+ * handshake.c: the handshake role (see handshake.h).
+ *
+ * Every connection starts here as a non-blocking socket and an SSL object in
+ * one epoll loop, so a silent or slow peer delays nobody else.  Connections
+ * sit in a FIFO ordered by deadline (all get the same handshake_timeout), so
+ * the next timeout is always at the head.  A connection that completes the
+ * mutual handshake with an allowed CN is handed to a forked worker; the
+ * parent then forgets its SSL object without sending anything.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "addrcount.h"
+#include "authz.h"
+#include "handshake.h"
+#include "log.h"
+#include "peer.h"
+#include "tls.h"
+#include "worker.h"
+
+enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN };
+
+struct src {
+	enum src_kind kind;
+	int fd;
+};
+
+enum conn_state { CONN_HANDSHAKE, CONN_REFUSE };
+
+struct conn {
+	struct src src;			/* first: epoll data points here */
+	SSL *ssl;
+	enum conn_state state;
+	struct peer peer;
+	struct addr_key key;
+	struct tls_verdict verdict;
+	uint64_t deadline;		/* CLOCK_MONOTONIC ms */
+	char out[AUTHZ_CN_BUFSZ + 64];	/* refusal line being written */
+	size_t out_len;
+	struct conn *prev, *next;
+};
+
+struct worker_slot {
+	pid_t pid;
+	struct addr_key key;
+	char conn_id[PEER_ID_LEN + 1];
+};
+
+struct hs {
+	const struct handshake_params *p;
+	const struct mtlsd_config *cfg;
+	int epfd;
+	struct src *listeners;
+	struct src sig;
+	struct conn *head, *tail;	/* by deadline */
+	unsigned n_conns;
+	struct worker_slot *workers;	/* cfg->limits.max_workers slots */
+	unsigned n_workers;
+	struct addrcount addrs;
+	bool stopping;
+	uint64_t stop_deadline;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- connection list ------------------------------------------------ */
+
+static void
+conn_unlink(struct hs *hs, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		hs->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		hs->tail = c->prev;
+	c->prev = c->next = NULL;
+	hs->n_conns--;
+}
+
+static void
+conn_append(struct hs *hs, struct conn *c)
+{
+	c->prev = hs->tail;
+	c->next = NULL;
+	if (hs->tail != NULL)
+		hs->tail->next = c;
+	else
+		hs->head = c;
+	hs->tail = c;
+	hs->n_conns++;
+}
+
+/*
+ * Forget a connection.  handed_over: a worker owns it now, so the SSL object
+ * is freed without a close_notify or cache update, and the address keeps
+ * counting until the worker is reaped.
+ */
+static void
+conn_close(struct hs *hs, struct conn *c, bool handed_over)
+{
+	conn_unlink(hs, c);
+	if (handed_over)
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	else
+		addrcount_dec(&hs->addrs, &c->key);
+	SSL_free(c->ssl);
+	/*
+	 * Deregister explicitly: a worker still holds this socket, and epoll
+	 * forgets an fd only when every copy of it is closed.
+	 */
+	if (hs->epfd >= 0)
+		(void)epoll_ctl(hs->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
+	(void)close(c->src.fd);
+	tls_verdict_clear(&c->verdict);
+	free(c);
+}
+
+static void
+reject(struct hs *hs, struct conn *c, const char *reason, const char *detail)
+{
+	struct log_field f = LOG_FIELD("MTLS_REASON", reason);
+	char esc[512];
+
+	(void)log_event(LOG_NOTICE, EV_REJECTED, &c->peer, &f, 1,
+	    "rejected %s port %s: %s (%s); presented subject \"%s\", issuer \"%s\", sha256 %s",
+	    c->peer.addr, c->peer.port, reason, log_escape(detail, (size_t)-1, esc, sizeof(esc)),
+	    c->peer.subject, c->peer.issuer, c->peer.sha256[0] ? c->peer.sha256 : "-");
+	conn_close(hs, c, false);
+}
+
+/* ---- workers -------------------------------------------------------- */
+
+static struct worker_slot *
+worker_find(struct hs *hs, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < hs->cfg->limits.max_workers; i++)
+		if (hs->workers[i].pid == pid)
+			return &hs->workers[i];
+	return NULL;
+}
+
+static void
+reap_workers(struct hs *hs)
+{
+	struct worker_slot *w;
+	struct peer p = { .session_reused = -1 };
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((w = worker_find(hs, pid)) == NULL)
+			continue;
+		if (WIFSIGNALED(status)) {
+			memcpy(p.conn_id, w->conn_id, sizeof(p.conn_id));
+			log_event(LOG_WARNING, EV_ERROR, &p, NULL, 0,
+			    "worker %d for connection %s was killed by signal %d", (int)pid,
+			    w->conn_id, WTERMSIG(status));
+		}
+		addrcount_dec(&hs->addrs, &w->key);
+		memset(w, 0, sizeof(*w));
+		hs->n_workers--;
+	}
+}
+
+/* In the new worker: drop everything that belongs to other connections. */
+static void
+worker_detach(struct hs *hs, struct conn *mine)
+{
+	struct conn *c, *next;
+	sigset_t none;
+	size_t i;
+
+	/* The epoll instance is shared with the parent: never touch it here. */
+	(void)close(hs->epfd);
+	hs->epfd = -1;
+	for (c = hs->head; c != NULL; c = next) {
+		next = c->next;
+		if (c == mine)
+			continue;
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		conn_close(hs, c, false);
+	}
+	for (i = 0; i < hs->p->n_listen; i++)
+		(void)close(hs->listeners[i].fd);
+	(void)close(hs->sig.fd);
+	free(hs->workers);
+	addrcount_clear(&hs->addrs);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Answer with one line in place of the greeting, then close. */
+static _printf_(3, 4) void
+refuse(struct hs *hs, struct conn *c, const char *fmt, ...)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->out, sizeof(c->out), fmt, ap);
+	va_end(ap);
+	c->out_len = n > 0 ? (size_t)n : 0;
+	if (c->out_len >= sizeof(c->out))
+		c->out_len = sizeof(c->out) - 1;
+	c->state = CONN_REFUSE;
+	(void)epoll_ctl(hs->epfd, EPOLL_CTL_MOD, c->src.fd, &ev);
+}
+
+static void
+fork_worker(struct hs *hs, struct conn *c)
+{
+	struct worker_slot *w = worker_find(hs, 0);
+	pid_t pid;
+
+	if (w == NULL) {
+		log_event(LOG_WARNING, EV_ERROR, &c->peer, NULL, 0,
+		    "limits.max_workers (%u) reached; told %s to retry later",
+		    hs->cfg->limits.max_workers, c->peer.addr);
+		refuse(hs, c, "ERR UNAVAILABLE too many connections, try again later\n");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_event(LOG_ERR, EV_ERROR, &c->peer, NULL, 0, "cannot fork a worker: %s",
+		    strerror(errno));
+		refuse(hs, c, "ERR UNAVAILABLE cannot start a worker, try again later\n");
+		return;
+	}
+	if (pid == 0) {
+		worker_detach(hs, c);
+		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer);
+	}
+	w->pid = pid;
+	w->key = c->key;
+	memcpy(w->conn_id, c->peer.conn_id, sizeof(w->conn_id));
+	hs->n_workers++;
+	conn_close(hs, c, true);
+}
+
+/* ---- handshakes ----------------------------------------------------- */
+
+static void
+handshake_done(struct hs *hs, struct conn *c)
+{
+	X509 *cert = SSL_get0_peer_certificate(c->ssl);
+	const char *why;
+
+	peer_set_tls(&c->peer, c->ssl);
+	if (cert == NULL) {
+		reject(hs, c, "no_certificate", "the client sent no certificate");
+		return;
+	}
+	peer_set_cert(&c->peer, cert);
+	/* Checked again here, not only in the verify callback: resumption skips it. */
+	if (authz_cert_cn(cert, c->peer.cn, &why) < 0) {
+		reject(hs, c, "bad_cn", why);
+		return;
+	}
+	if (!authz_cn_allowed(c->peer.cn, hs->cfg->allow_cn, hs->cfg->n_allow_cn)) {
+		(void)log_event(LOG_NOTICE, EV_REJECTED, &c->peer,
+		    &LOG_FIELD("MTLS_REASON", "cn_not_allowed"), 1,
+		    "rejected %s port %s: CN '%s' is not in allow.cn; certificate valid, subject "
+		    "\"%s\", sha256 %s", c->peer.addr, c->peer.port, c->peer.cn, c->peer.subject,
+		    c->peer.sha256);
+		refuse(hs, c, "ERR NOT_AUTHORISED cn=%s\n", c->peer.cn);
+		return;
+	}
+	fork_worker(hs, c);
+}
+
+static void
+want(struct hs *hs, struct conn *c, int ssl_err)
+{
+	struct epoll_event ev = { .data.ptr = c };
+
+	ev.events = ssl_err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN;
+	(void)epoll_ctl(hs->epfd, EPOLL_CTL_MOD, c->src.fd, &ev);
+}
+
+static void
+handshake_step(struct hs *hs, struct conn *c)
+{
+	char detail[768];
+	const char *reason;
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		handshake_done(hs, c);
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		want(hs, c, e);
+		return;
+	}
+	if (c->verdict.leaf != NULL)
+		peer_set_cert(&c->peer, c->verdict.leaf);
+	reason = tls_reject_reason(c->ssl, &c->verdict, e, detail, sizeof(detail));
+	if (c->verdict.bad_cn != NULL)
+		authz_cert_cn(c->verdict.leaf, c->peer.cn, &(const char *){ NULL });
+	reject(hs, c, reason, detail);
+}
+
+/* Write the one-line refusal, then close (close_notify best effort). */
+static void
+refuse_step(struct hs *hs, struct conn *c)
+{
+	int r, e;
+
+	ERR_clear_error();
+	r = SSL_write(c->ssl, c->out, (int)c->out_len);
+	if (r <= 0) {
+		e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			want(hs, c, e);
+			return;
+		}
+	} else {
+		(void)SSL_shutdown(c->ssl);
+	}
+	ERR_clear_error();
+	conn_close(hs, c, false);
+}
+
+static void
+conn_event(struct hs *hs, struct conn *c)
+{
+	if (c->state == CONN_HANDSHAKE)
+		handshake_step(hs, c);
+	else
+		refuse_step(hs, c);
+}
+
+/* ---- accepting ------------------------------------------------------ */
+
+static void
+reject_early(const struct sockaddr *sa, const char *reason, const char *detail)
+{
+	struct peer p;
+
+	peer_init(&p, sa);
+	(void)log_event(LOG_NOTICE, EV_REJECTED, &p, &LOG_FIELD("MTLS_REASON", reason), 1,
+	    "rejected %s port %s: %s (%s)", p.addr, p.port, reason, detail);
+}
+
+static int
+conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct conn *c;
+	int one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->src = (struct src){ SRC_CONN, fd };
+	peer_init(&c->peer, sa);
+	addrcount_key(sa, &c->key);
+	if ((c->ssl = SSL_new(hs->p->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
+	    addrcount_inc(&hs->addrs, &c->key) < 0) {
+		SSL_free(c->ssl);
+		free(c);
+		return -ENOMEM;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tls_verdict_attach(c->ssl, &c->verdict);
+	SSL_set_accept_state(c->ssl);
+	c->deadline = now_ms() + 1000ULL * hs->cfg->limits.handshake_timeout;
+	conn_append(hs, c);
+	ev.data.ptr = c;
+	if (epoll_ctl(hs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		conn_close(hs, c, false);
+		return -errno;
+	}
+	return 0;
+}
+
+static void
+accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
+{
+	const struct limits_view {
+		unsigned hs, per_addr;
+	} lim = { hs->cfg->limits.max_handshakes, hs->cfg->limits.max_per_address };
+	struct addr_key k;
+	char detail[128];
+
+	addrcount_key(sa, &k);
+	if (hs->n_conns >= lim.hs) {
+		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress", lim.hs);
+		reject_early(sa, "too_many_handshakes", detail);
+	} else if (addrcount_get(&hs->addrs, &k) >= lim.per_addr) {
+		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
+		reject_early(sa, "too_many_from_address", detail);
+	} else if (conn_new(hs, fd, sa) == 0) {
+		return;
+	} else {
+		log_error("cannot set up a connection: out of memory");
+	}
+	(void)close(fd);
+}
+
+static void
+accept_all(struct hs *hs, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_error("accept: %s", strerror(errno));
+			return;
+		}
+		accept_one(hs, fd, (struct sockaddr *)&ss);
+	}
+}
+
+/* ---- signals, timeouts, stopping ------------------------------------ */
+
+static void
+begin_stop(struct hs *hs)
+{
+	unsigned i;
+
+	if (hs->stopping)
+		return;
+	hs->stopping = true;
+	hs->stop_deadline = now_ms() + 1000ULL * STOP_GRACE_SECONDS;
+	for (i = 0; i < hs->p->n_listen; i++) {
+		(void)epoll_ctl(hs->epfd, EPOLL_CTL_DEL, hs->listeners[i].fd, NULL);
+		(void)close(hs->listeners[i].fd);
+	}
+	while (hs->head != NULL)
+		conn_close(hs, hs->head, false);
+	for (i = 0; i < hs->cfg->limits.max_workers; i++)
+		if (hs->workers[i].pid > 0)
+			(void)kill(hs->workers[i].pid, SIGTERM);
+}
+
+static void
+signal_event(struct hs *hs)
+{
+	struct signalfd_siginfo si;
+
+	while (read(hs->sig.fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_workers(hs);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_stop(hs);
+	}
+}
+
+static void
+expire(struct hs *hs)
+{
+	uint64_t now = now_ms();
+	char detail[96];
+
+	while (hs->head != NULL && hs->head->deadline <= now) {
+		if (hs->head->state == CONN_REFUSE) {
+			conn_close(hs, hs->head, false);
+			continue;
+		}
+		snprintf(detail, sizeof(detail), "no complete handshake within %u s",
+		    hs->cfg->limits.handshake_timeout);
+		reject(hs, hs->head, "handshake_timeout", detail);
+	}
+}
+
+static int
+next_timeout(const struct hs *hs)
+{
+	uint64_t now = now_ms(), when;
+
+	if (hs->stopping)
+		when = hs->stop_deadline;
+	else if (hs->head != NULL)
+		when = hs->head->deadline;
+	else
+		return -1;
+	return when <= now ? 0 : (int)(when - now);
+}
+
+static _noreturn_ void
+finish(struct hs *hs)
+{
+	unsigned i;
+
+	for (i = 0; i < hs->cfg->limits.max_workers; i++) {
+		if (hs->workers[i].pid > 0) {
+			log_warning("worker %d did not finish within %d s; killing it",
+			    (int)hs->workers[i].pid, STOP_GRACE_SECONDS);
+			(void)kill(hs->workers[i].pid, SIGKILL);
+			(void)waitpid(hs->workers[i].pid, NULL, 0);
+		}
+	}
+	_exit(0);
+}
+
+/* ---- setup and loop ------------------------------------------------- */
+
+static void
+setup(struct hs *hs)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+	size_t i;
+
+	hs->workers = calloc(hs->cfg->limits.max_workers, sizeof(*hs->workers));
+	hs->listeners = calloc(hs->p->n_listen, sizeof(*hs->listeners));
+	hs->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	hs->sig = (struct src){ SRC_SIGNAL, signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC) };
+	if (hs->workers == NULL || hs->listeners == NULL || hs->epfd < 0 || hs->sig.fd < 0) {
+		log_error("handshake process: cannot set up: %s", strerror(errno));
+		_exit(1);
+	}
+	ev.data.ptr = &hs->sig;
+	(void)epoll_ctl(hs->epfd, EPOLL_CTL_ADD, hs->sig.fd, &ev);
+	for (i = 0; i < hs->p->n_listen; i++) {
+		hs->listeners[i] = (struct src){ SRC_LISTEN, hs->p->listen_fds[i] };
+		ev.data.ptr = &hs->listeners[i];
+		(void)epoll_ctl(hs->epfd, EPOLL_CTL_ADD, hs->listeners[i].fd, &ev);
+	}
+}
+
+void
+handshake_main(const struct handshake_params *p)
+{
+	struct hs hs = { .p = p, .cfg = p->cfg };
+	struct epoll_event evs[64];
+	char err[256];
+	int i, n;
+
+	if (privs_drop(&p->privs, err, sizeof(err)) < 0) {
+		log_error("handshake process: %s", err);
+		_exit(1);
+	}
+	setup(&hs);
+	for (;;) {
+		if (hs.stopping && (hs.n_workers == 0 || now_ms() >= hs.stop_deadline))
+			finish(&hs);
+		n = epoll_wait(hs.epfd, evs, (int)ELEMENTSOF(evs), next_timeout(&hs));
+		for (i = 0; i < n; i++) {
+			struct src *s = evs[i].data.ptr;
+
+			if (s->kind == SRC_SIGNAL) {
+				signal_event(&hs);
+				if (hs.stopping)
+					break;	/* the rest of evs may point to freed connections */
+			} else if (s->kind == SRC_LISTEN && !hs.stopping)
+				accept_all(&hs, s->fd);
+			else if (s->kind == SRC_CONN)
+				conn_event(&hs, (struct conn *)s);
+		}
+		expire(&hs);
+	}
+}

@@ -1,0 +1,28 @@
+/*
+ * privs.h: dropping root for good.  The master resolves the user once; the
+ * handshake process drops to it before it touches a connection, and proves
+ * that root cannot be regained.
+ */
+#ifndef MTLSD_PRIVS_H
+#define MTLSD_PRIVS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct privs {
+	bool drop;		/* we are root and must become uid/gid */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Look up user.  Returns 0, or -ENOENT with a sentence in err. */
+int privs_lookup(const char *user, struct privs *ret, char *err, size_t n);
+
+/*
+ * Become p->uid/p->gid (if p->drop), then set no_new_privs and make the
+ * process non-dumpable.  Returns 0, or -errno with a sentence in err; a
+ * process that could regain root afterwards gets -EPERM.
+ */
+int privs_drop(const struct privs *p, char *err, size_t n);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * worker.h: the worker role: one authorised connection speaking MTLS/1.
+ * Forked by the handshake process after the mutual handshake succeeded and
+ * the CN was allowed; inherits the SSL object, never re-reads anything.
+ */
+#ifndef MTLSD_WORKER_H
+#define MTLSD_WORKER_H
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "macro.h"
+#include "peer.h"
+
+/* Serve one connection until QUIT, EOF, an error, idle_timeout or SIGTERM; exits. */
+_noreturn_ void worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd,
+    const struct peer *peer);
+
+#endif
