@@ -9,6 +9,16 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+/*
+ * libconfig exports its own config_read_string(config_t *, const char *).
+ * Ours is renamed at the symbol level so the two never clash at link time;
+ * libconfig.h is included first so its prototype is never renamed.  A file
+ * that includes config.h cannot call libconfig's config_read_string().
+ */
+#include <libconfig.h>
+#define config_read_string mtlsd_config_read_string
 
 #define MTLSD_DEFAULT_CONFIG	"/etc/mtlsd.conf"
 #define MTLSD_DEFAULT_PORT	"8443"
@@ -74,5 +84,11 @@ void config_errors_clear(struct config_errors *errs);
 
 /* Parse "host:port" / "[v6]:port"; returns 0 or -EINVAL with *ret_err set. */
 int config_parse_listen(const char *s, struct listen_addr *ret, const char **ret_err);
+
+/* Print the effective configuration in libconfig syntax (mtlsd -T). */
+void config_dump(const struct mtlsd_config *cfg, FILE *f);
+
+/* The text "TLSv1.2" or "TLSv1.3" for a min_version value, NULL if neither. */
+const char *config_tls_version_name(int version);
 
 #endif

@@ -174,19 +174,18 @@ main(int argc, char **argv)
 		if (o.mode == MODE_RUN)
 			log_error("not starting: the configuration in %s has errors (run mtlsd -t)",
 			    o.config);
-		return 1;
-	}
-	if (o.mode == MODE_TEST) {
+		r = 1;
+	} else if (o.mode == MODE_TEST) {
 		printf("configuration OK\n");
-		return 0;
-	}
-	if (o.mode == MODE_DUMP) {
+		r = 0;
+	} else if (o.mode == MODE_DUMP) {
 		config_dump(mp.cfg, stdout);
-		return 0;
+		r = 0;
+	} else if (open_listeners(&mp) < 0) {
+		r = 1;
+	} else {
+		r = master_main(&mp);
 	}
-	if (open_listeners(&mp) < 0)
-		return 1;
-	r = master_main(&mp);
 	SSL_CTX_free(mp.ctx);
 	config_free(mp.cfg);
 	free(mp.listen_fds);
