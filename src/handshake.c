@@ -29,6 +29,7 @@
 #include "handshake.h"
 #include "log.h"
 #include "peer.h"
+#include "scoreboard.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -54,12 +55,6 @@ struct conn {
 	struct conn *prev, *next;
 };
 
-struct worker_slot {
-	pid_t pid;
-	struct addr_key key;
-	char conn_id[PEER_ID_LEN + 1];
-};
-
 struct hs {
 	const struct handshake_params *p;
 	const struct mtlsd_config *cfg;
@@ -68,9 +63,12 @@ struct hs {
 	struct src sig;
 	struct conn *head, *tail;	/* by deadline */
 	unsigned n_conns;
-	struct worker_slot *workers;	/* cfg->limits.max_workers slots */
-	unsigned n_workers;
-	struct addrcount addrs;
+	pid_t *kids;			/* our workers; at most max_workers */
+	size_t n_kids;
+	struct addrcount addrs;		/* our handshakes in progress, by address */
+	struct scoreboard *sb;		/* shared with every handshake process */
+	int sb_slot;
+	bool retiring;			/* a reload replaced us: no new connections */
 	bool stopping;
 	uint64_t stop_deadline;
 };
@@ -116,8 +114,8 @@ conn_append(struct hs *hs, struct conn *c)
 
 /*
  * Forget a connection.  handed_over: a worker owns it now, so the SSL object
- * is freed without a close_notify or cache update, and the address keeps
- * counting until the worker is reaped.
+ * is freed without a close_notify or cache update (the scoreboard counts
+ * the worker from now on).
  */
 static void
 conn_close(struct hs *hs, struct conn *c, bool handed_over)
@@ -125,8 +123,9 @@ conn_close(struct hs *hs, struct conn *c, bool handed_over)
 	conn_unlink(hs, c);
 	if (handed_over)
 		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-	else
-		addrcount_dec(&hs->addrs, &c->key);
+	addrcount_dec(&hs->addrs, &c->key);
+	if (hs->sb != NULL)
+		sb_handshakes_add(hs->sb, hs->sb_slot, -1);
 	SSL_free(c->ssl);
 	/*
 	 * Deregister explicitly: a worker still holds this socket, and epoll
@@ -149,42 +148,43 @@ reject(struct hs *hs, struct conn *c, const char *reason, const char *detail)
 	    "rejected %s port %s: %s (%s); presented subject \"%s\", issuer \"%s\", sha256 %s",
 	    c->peer.addr, c->peer.port, reason, log_escape(detail, (size_t)-1, esc, sizeof(esc)),
 	    c->peer.subject, c->peer.issuer, c->peer.sha256[0] ? c->peer.sha256 : "-");
+	sb_count_rejected(hs->sb);
 	conn_close(hs, c, false);
 }
 
 /* ---- workers -------------------------------------------------------- */
 
-static struct worker_slot *
-worker_find(struct hs *hs, pid_t pid)
+static bool
+kids_remove(struct hs *hs, pid_t pid)
 {
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < hs->cfg->limits.max_workers; i++)
-		if (hs->workers[i].pid == pid)
-			return &hs->workers[i];
-	return NULL;
+	for (i = 0; i < hs->n_kids; i++) {
+		if (hs->kids[i] == pid) {
+			hs->kids[i] = hs->kids[--hs->n_kids];
+			return true;
+		}
+	}
+	return false;
 }
 
 static void
 reap_workers(struct hs *hs)
 {
-	struct worker_slot *w;
+	struct sb_worker_info info;
 	struct peer p = { .session_reused = -1 };
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((w = worker_find(hs, pid)) == NULL)
+		if (!kids_remove(hs, pid) || !sb_worker_exited(hs->sb, pid, &info))
 			continue;
 		if (WIFSIGNALED(status)) {
-			memcpy(p.conn_id, w->conn_id, sizeof(p.conn_id));
+			memcpy(p.conn_id, info.conn_id, sizeof(p.conn_id));
 			log_event(LOG_WARNING, EV_ERROR, &p, NULL, 0,
 			    "worker %d for connection %s was killed by signal %d", (int)pid,
-			    w->conn_id, WTERMSIG(status));
+			    info.conn_id, WTERMSIG(status));
 		}
-		addrcount_dec(&hs->addrs, &w->key);
-		memset(w, 0, sizeof(*w));
-		hs->n_workers--;
 	}
 }
 
@@ -209,8 +209,9 @@ worker_detach(struct hs *hs, struct conn *mine)
 	for (i = 0; i < hs->p->n_listen; i++)
 		(void)close(hs->listeners[i].fd);
 	(void)close(hs->sig.fd);
-	free(hs->workers);
+	free(hs->kids);
 	addrcount_clear(&hs->addrs);
+	hs->sb = NULL;	/* the worker's handshake is not ours to count any more */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -236,10 +237,10 @@ refuse(struct hs *hs, struct conn *c, const char *fmt, ...)
 static void
 fork_worker(struct hs *hs, struct conn *c)
 {
-	struct worker_slot *w = worker_find(hs, 0);
+	struct sb_worker_info info = { .key = c->key };
 	pid_t pid;
 
-	if (w == NULL) {
+	if (sb_worker_reserve(hs->sb, &c->key, hs->cfg->limits.max_workers) < 0) {
 		log_event(LOG_WARNING, EV_ERROR, &c->peer, NULL, 0,
 		    "limits.max_workers (%u) reached; told %s to retry later",
 		    hs->cfg->limits.max_workers, c->peer.addr);
@@ -248,19 +249,21 @@ fork_worker(struct hs *hs, struct conn *c)
 	}
 	pid = fork();
 	if (pid < 0) {
+		sb_worker_cancel(hs->sb, &c->key);
 		log_event(LOG_ERR, EV_ERROR, &c->peer, NULL, 0, "cannot fork a worker: %s",
 		    strerror(errno));
 		refuse(hs, c, "ERR UNAVAILABLE cannot start a worker, try again later\n");
 		return;
 	}
 	if (pid == 0) {
+		struct scoreboard *sb = hs->sb;
+
 		worker_detach(hs, c);
-		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer);
+		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer, sb);
 	}
-	w->pid = pid;
-	w->key = c->key;
-	memcpy(w->conn_id, c->peer.conn_id, sizeof(w->conn_id));
-	hs->n_workers++;
+	memcpy(info.conn_id, c->peer.conn_id, sizeof(info.conn_id));
+	sb_worker_commit(hs->sb, pid, &info);
+	hs->kids[hs->n_kids++] = pid;
 	conn_close(hs, c, true);
 }
 
@@ -363,11 +366,13 @@ conn_event(struct hs *hs, struct conn *c)
 /* ---- accepting ------------------------------------------------------ */
 
 static void
-reject_early(const struct sockaddr *sa, const char *reason, const char *detail)
+reject_early(struct hs *hs, const struct sockaddr *sa, const char *reason, const char *detail)
 {
 	struct peer p;
 
 	peer_init(&p, sa);
+	p.generation = hs->p->generation;
+	sb_count_rejected(hs->sb);
 	(void)log_event(LOG_NOTICE, EV_REJECTED, &p, &LOG_FIELD("MTLS_REASON", reason), 1,
 	    "rejected %s port %s: %s (%s)", p.addr, p.port, reason, detail);
 }
@@ -383,6 +388,7 @@ conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 		return -ENOMEM;
 	c->src = (struct src){ SRC_CONN, fd };
 	peer_init(&c->peer, sa);
+	c->peer.generation = hs->p->generation;
 	addrcount_key(sa, &c->key);
 	if ((c->ssl = SSL_new(hs->p->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
 	    addrcount_inc(&hs->addrs, &c->key) < 0) {
@@ -395,6 +401,7 @@ conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 	SSL_set_accept_state(c->ssl);
 	c->deadline = now_ms() + 1000ULL * hs->cfg->limits.handshake_timeout;
 	conn_append(hs, c);
+	sb_handshakes_add(hs->sb, hs->sb_slot, 1);
 	ev.data.ptr = c;
 	if (epoll_ctl(hs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		conn_close(hs, c, false);
@@ -413,12 +420,12 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 	char detail[128];
 
 	addrcount_key(sa, &k);
-	if (hs->n_conns >= lim.hs) {
+	if (sb_handshakes(hs->sb) >= lim.hs) {
 		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress", lim.hs);
-		reject_early(sa, "too_many_handshakes", detail);
-	} else if (addrcount_get(&hs->addrs, &k) >= lim.per_addr) {
+		reject_early(hs, sa, "too_many_handshakes", detail);
+	} else if (addrcount_get(&hs->addrs, &k) + sb_workers_from(hs->sb, &k) >= lim.per_addr) {
 		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
-		reject_early(sa, "too_many_from_address", detail);
+		reject_early(hs, sa, "too_many_from_address", detail);
 	} else if (conn_new(hs, fd, sa) == 0) {
 		return;
 	} else {
@@ -451,23 +458,41 @@ accept_all(struct hs *hs, int lfd)
 /* ---- signals, timeouts, stopping ------------------------------------ */
 
 static void
+close_listeners(struct hs *hs)
+{
+	size_t i;
+
+	for (i = 0; i < hs->p->n_listen; i++) {
+		if (hs->listeners[i].fd < 0)
+			continue;
+		(void)epoll_ctl(hs->epfd, EPOLL_CTL_DEL, hs->listeners[i].fd, NULL);
+		(void)close(hs->listeners[i].fd);
+		hs->listeners[i].fd = -1;
+	}
+}
+
+/* A reload replaced us: finish the handshakes in progress, keep our workers. */
+static void
+retire(struct hs *hs)
+{
+	hs->retiring = true;
+	close_listeners(hs);
+}
+
+static void
 begin_stop(struct hs *hs)
 {
-	unsigned i;
+	size_t i;
 
 	if (hs->stopping)
 		return;
 	hs->stopping = true;
 	hs->stop_deadline = now_ms() + 1000ULL * STOP_GRACE_SECONDS;
-	for (i = 0; i < hs->p->n_listen; i++) {
-		(void)epoll_ctl(hs->epfd, EPOLL_CTL_DEL, hs->listeners[i].fd, NULL);
-		(void)close(hs->listeners[i].fd);
-	}
+	close_listeners(hs);
 	while (hs->head != NULL)
 		conn_close(hs, hs->head, false);
-	for (i = 0; i < hs->cfg->limits.max_workers; i++)
-		if (hs->workers[i].pid > 0)
-			(void)kill(hs->workers[i].pid, SIGTERM);
+	for (i = 0; i < hs->n_kids; i++)
+		(void)kill(hs->kids[i], SIGTERM);
 }
 
 static void
@@ -480,6 +505,8 @@ signal_event(struct hs *hs)
 			reap_workers(hs);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_stop(hs);
+		else if (si.ssi_signo == SIGUSR1)
+			retire(hs);
 	}
 }
 
@@ -517,15 +544,14 @@ next_timeout(const struct hs *hs)
 static _noreturn_ void
 finish(struct hs *hs)
 {
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < hs->cfg->limits.max_workers; i++) {
-		if (hs->workers[i].pid > 0) {
-			log_warning("worker %d did not finish within %d s; killing it",
-			    (int)hs->workers[i].pid, STOP_GRACE_SECONDS);
-			(void)kill(hs->workers[i].pid, SIGKILL);
-			(void)waitpid(hs->workers[i].pid, NULL, 0);
-		}
+	for (i = 0; i < hs->n_kids; i++) {
+		log_warning("worker %d did not finish within %d s; killing it", (int)hs->kids[i],
+		    STOP_GRACE_SECONDS);
+		(void)kill(hs->kids[i], SIGKILL);
+		(void)waitpid(hs->kids[i], NULL, 0);
+		(void)sb_worker_exited(hs->sb, hs->kids[i], NULL);
 	}
 	_exit(0);
 }
@@ -539,15 +565,16 @@ setup(struct hs *hs)
 	sigset_t mask;
 	size_t i;
 
-	hs->workers = calloc(hs->cfg->limits.max_workers, sizeof(*hs->workers));
+	hs->kids = calloc(hs->cfg->limits.max_workers, sizeof(*hs->kids));
 	hs->listeners = calloc(hs->p->n_listen, sizeof(*hs->listeners));
 	hs->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	hs->sig = (struct src){ SRC_SIGNAL, signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC) };
-	if (hs->workers == NULL || hs->listeners == NULL || hs->epfd < 0 || hs->sig.fd < 0) {
+	if (hs->kids == NULL || hs->listeners == NULL || hs->epfd < 0 || hs->sig.fd < 0) {
 		log_error("handshake process: cannot set up: %s", strerror(errno));
 		_exit(1);
 	}
@@ -563,7 +590,7 @@ setup(struct hs *hs)
 void
 handshake_main(const struct handshake_params *p)
 {
-	struct hs hs = { .p = p, .cfg = p->cfg };
+	struct hs hs = { .p = p, .cfg = p->cfg, .sb = p->sb };
 	struct epoll_event evs[64];
 	char err[256];
 	int i, n;
@@ -573,9 +600,15 @@ handshake_main(const struct handshake_params *p)
 		_exit(1);
 	}
 	setup(&hs);
+	if ((hs.sb_slot = sb_hs_claim(hs.sb, getpid())) < 0) {
+		log_error("handshake process: too many handshake processes alive (%d)", SB_MAX_HS);
+		_exit(1);
+	}
 	for (;;) {
-		if (hs.stopping && (hs.n_workers == 0 || now_ms() >= hs.stop_deadline))
+		if (hs.stopping && (hs.n_kids == 0 || now_ms() >= hs.stop_deadline))
 			finish(&hs);
+		if (hs.retiring && hs.n_kids == 0 && hs.n_conns == 0)
+			_exit(0);
 		n = epoll_wait(hs.epfd, evs, (int)ELEMENTSOF(evs), next_timeout(&hs));
 		for (i = 0; i < n; i++) {
 			struct src *s = evs[i].data.ptr;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "macro.h"
 #include "privs.h"
+#include "scoreboard.h"
 
 #define STOP_GRACE_SECONDS 5	/* how long workers get to finish on SIGTERM */
 
@@ -21,9 +22,15 @@ struct handshake_params {
 	size_t n_listen;
 	unsigned generation;
 	struct privs privs;
+	struct scoreboard *sb;
 };
 
-/* Runs in a fresh child of the master; never returns. */
+/*
+ * Runs in a fresh child of the master; never returns.  SIGTERM: stop (the
+ * workers get STOP_GRACE_SECONDS to finish).  SIGUSR1: a reload replaced
+ * this process: stop accepting, finish handshakes in progress under the
+ * rules they started with, exit when the last worker is gone.
+ */
 _noreturn_ void handshake_main(const struct handshake_params *p);
 
 #endif

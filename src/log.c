@@ -159,7 +159,7 @@ fl_add_str(struct field_list *l, const char *name, const char *value)
 }
 
 static void
-fl_add_peer(struct field_list *l, const struct peer *p)
+fl_add_peer(struct field_list *l, const struct peer *p, char *gen, size_t gen_size)
 {
 	if (p == NULL)
 		return;
@@ -173,6 +173,10 @@ fl_add_peer(struct field_list *l, const struct peer *p)
 	fl_add_str(l, "MTLS_PEER_SHA256", p->sha256);
 	fl_add_str(l, "MTLS_TLS_VERSION", p->version);
 	fl_add_str(l, "MTLS_TLS_CIPHER", p->cipher);
+	if (p->generation > 0) {
+		snprintf(gen, gen_size, "%u", p->generation);
+		fl_add_str(l, "MTLS_GENERATION", gen);
+	}
 }
 
 static int
@@ -180,7 +184,7 @@ send_journal(const struct field_list *l, const char *file, int line, const char 
 {
 	struct iovec iov[LOG_MAX_FIELDS];
 	char *bufs[LOG_MAX_FIELDS];
-	char code_file[256], code_line[32], code_func[128];
+	char code_file[256], code_line[32];
 	size_t i, nl;
 	int r = 0;
 
@@ -200,8 +204,8 @@ send_journal(const struct field_list *l, const char *file, int line, const char 
 	if (r == 0) {
 		snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", file);
 		snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", line);
-		snprintf(code_func, sizeof(code_func), "CODE_FUNC=%s", func);
-		r = sd_journal_sendv_with_location(code_file, code_line, code_func, iov, (int)i);
+		/* CODE_FILE= and CODE_LINE= come prefixed, the function bare. */
+		r = sd_journal_sendv_with_location(code_file, code_line, func, iov, (int)i);
 	}
 	while (i > 0)
 		free(bufs[--i]);
@@ -265,7 +269,7 @@ log_event_(const char *file, int line, const char *func, int prio, enum log_even
     const char *fmt, ...)
 {
 	struct field_list l = { .n = 0 };
-	char message[LOG_MESSAGE_MAX], prio_s[4];
+	char message[LOG_MESSAGE_MAX], prio_s[4], gen[16];
 	va_list ap;
 	size_t i;
 	int r;
@@ -281,7 +285,7 @@ log_event_(const char *file, int line, const char *func, int prio, enum log_even
 		fl_add_str(&l, "SYSLOG_IDENTIFIER", "mtlsd");
 		fl_add_str(&l, "MESSAGE_ID", log_message_id(ev));
 	}
-	fl_add_peer(&l, peer);
+	fl_add_peer(&l, peer, gen, sizeof(gen));
 	for (i = 0; i < n_fields; i++)
 		fl_add(&l, fields[i].name, fields[i].value, fields[i].len);
 	if (!use_journal)

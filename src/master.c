@@ -1,13 +1,17 @@
 /*
  * master.c: the master role (see master.h).  Signals arrive through a
- * signalfd; the handshake process is a child and workers are its children.
- * The master is a child subreaper, so workers orphaned by a crashed
- * handshake process are reaped here and never become zombies.
+ * signalfd.  Each handshake process serves one generation of rules; a
+ * reload loads the new rules into a fresh state, starts a handshake process
+ * for them and tells the previous one to retire (stop accepting, finish its
+ * handshakes, exit when its last worker has gone), so established
+ * connections are never touched.  The master is a child subreaper: workers
+ * orphaned by a crashed handshake process are reaped here too.
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -22,32 +26,64 @@
 #include "log.h"
 #include "master.h"
 #include "net.h"
+#include "scoreboard.h"
 
-#define RESPAWN_DELAY_MS 1000
+#define RESPAWN_DELAY_MS	1000
+#define STATUS_INTERVAL_MS	2000
 
 struct master {
 	struct master_params *mp;
+	struct state *state;		/* the current generation */
+	struct scoreboard *sb;
 	int sigfd;
-	pid_t hs_pid;
-	unsigned generation;
+	pid_t hs_pid;			/* the current generation's handshake process */
+	pid_t retiring[SB_MAX_HS];	/* older generations still finishing */
 	bool stopping;
-	time_t last_spawn;
+	bool notify;			/* NOTIFY_SOCKET is set */
+	uint64_t watchdog_usec;
+	uint64_t last_spawn, last_status, last_watchdog;
+	char last_reload[160];
 };
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+notify_status(struct master *m, const char *extra)
+{
+	struct sb_stats st;
+
+	if (!m->notify)
+		return;
+	sb_stats(m->sb, &st);
+	(void)sd_notifyf(0, "%sSTATUS=generation %u: %u workers, %u handshakes, %llu messages, "
+	    "%llu connections, %llu rejected; last reload: %s", extra != NULL ? extra : "",
+	    m->state->generation, st.workers, st.handshakes, st.messages, st.connections,
+	    st.rejected, m->last_reload);
+	m->last_status = now_ms();
+}
 
 static int
 spawn_handshake(struct master *m)
 {
 	struct handshake_params hp = {
-		.cfg = m->mp->cfg,
-		.ctx = m->mp->ctx,
+		.cfg = m->state->cfg,
+		.ctx = m->state->ctx,
 		.listen_fds = m->mp->listen_fds,
 		.n_listen = m->mp->n_listen,
-		.generation = m->generation,
-		.privs = m->mp->privs,
+		.generation = m->state->generation,
+		.privs = m->state->privs,
+		.sb = m->sb,
 	};
 	pid_t pid;
 
-	m->last_spawn = time(NULL);
+	m->last_spawn = now_ms();
 	pid = fork();
 	if (pid < 0) {
 		log_error("cannot fork the handshake process: %s", strerror(errno));
@@ -65,17 +101,115 @@ spawn_handshake(struct master *m)
 static void
 log_start(struct master *m)
 {
-	struct log_field f[16];
-	char addrs[16][64];
+	struct log_field f[17];
+	char addrs[16][64], gen[16];
 	size_t i, n = 0;
 
-	for (i = 0; i < m->mp->n_listen && n < ELEMENTSOF(f); i++, n++) {
+	for (i = 0; i < m->mp->n_listen && n < 16; i++, n++) {
 		net_sockname(m->mp->listen_fds[i], addrs[n], sizeof(addrs[n]));
 		f[n] = LOG_FIELD("MTLS_LISTEN", addrs[n]);
 	}
+	snprintf(gen, sizeof(gen), "%u", m->state->generation);
+	f[n++] = LOG_FIELD("MTLS_GENERATION", gen);
 	log_event(LOG_NOTICE, EV_START, NULL, f, n,
-	    "mtlsd %s started, generation %u, %zu listening socket(s), %zu CN(s) allowed",
-	    PACKAGE_VERSION, m->generation, m->mp->n_listen, m->mp->cfg->n_allow_cn);
+	    "mtlsd %s started, generation %u, %zu listening socket(s)%s, %zu CN(s) allowed",
+	    PACKAGE_VERSION, m->state->generation, m->mp->n_listen,
+	    m->mp->socket_activated ? " from systemd" : "", m->state->cfg->n_allow_cn);
+}
+
+static void
+log_reload(struct master *m, bool ok, const char *text)
+{
+	char gen[16];
+	struct log_field f[2] = {
+		LOG_FIELD("MTLS_RELOAD_RESULT", ok ? "ok" : "failed"),
+		LOG_FIELD("MTLS_GENERATION", gen),
+	};
+
+	snprintf(gen, sizeof(gen), "%u", m->state->generation);
+	log_event(ok ? LOG_NOTICE : LOG_ERR, EV_RELOAD, NULL, f, ELEMENTSOF(f), "%s", text);
+	snprintf(m->last_reload, sizeof(m->last_reload), "%s", ok ? "ok" : text);
+}
+
+/* True when the new configuration listens elsewhere (that needs a restart). */
+static bool
+listen_changed(const struct mtlsd_config *a, const struct mtlsd_config *b)
+{
+	size_t i;
+
+	if (a->n_listen != b->n_listen)
+		return true;
+	for (i = 0; i < a->n_listen; i++)
+		if (strcmp(a->listen[i].host, b->listen[i].host) != 0 ||
+		    strcmp(a->listen[i].port, b->listen[i].port) != 0)
+			return true;
+	return false;
+}
+
+static void
+retire_current(struct master *m)
+{
+	size_t i;
+
+	if (m->hs_pid <= 0)
+		return;
+	(void)kill(m->hs_pid, SIGUSR1);
+	for (i = 0; i < SB_MAX_HS; i++) {
+		if (m->retiring[i] == 0) {
+			m->retiring[i] = m->hs_pid;
+			break;
+		}
+	}
+	m->hs_pid = 0;
+}
+
+static void
+reload(struct master *m)
+{
+	struct config_errors errs = { 0 }, warns = { 0 };
+	struct state *next = NULL, *prev = m->state;
+	char why[1024], text[1200];
+	struct timespec ts;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (m->notify)
+		(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+		    (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+	if (state_load(m->mp->config_path, &next, &errs, &warns) < 0) {
+		state_errors_join(&errs, why, sizeof(why));
+		snprintf(text, sizeof(text), "reload failed; the running configuration "
+		    "(generation %u) stays: %s", m->state->generation, why);
+		log_reload(m, false, text);
+	} else {
+		for (i = 0; i < warns.n; i++)
+			log_warning("%s", warns.lines[i]);
+		if (!m->mp->socket_activated && listen_changed(prev->cfg, next->cfg))
+			log_warning("reload: 'listen' changed; the new addresses take effect only "
+			    "when mtlsd is restarted");
+		next->generation = prev->generation + 1;
+		retire_current(m);
+		m->state = next;
+		state_free(prev);
+		(void)spawn_handshake(m);
+		snprintf(text, sizeof(text), "reloaded %s as generation %u: new connections are "
+		    "judged by the new rules; established connections carry on",
+		    m->mp->config_path, m->state->generation);
+		log_reload(m, true, text);
+	}
+	config_errors_clear(&errs);
+	config_errors_clear(&warns);
+	notify_status(m, "READY=1\n");
+}
+
+static void
+forget_retired(struct master *m, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < SB_MAX_HS; i++)
+		if (m->retiring[i] == pid)
+			m->retiring[i] = 0;
 }
 
 static void
@@ -85,8 +219,12 @@ reap(struct master *m)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (sb_worker_exited(m->sb, pid, NULL))
+			continue;	/* a worker orphaned by a dead handshake process */
+		sb_hs_release(m->sb, pid);
+		forget_retired(m, pid);
 		if (pid != m->hs_pid)
-			continue;	/* an orphaned worker */
+			continue;
 		m->hs_pid = 0;
 		if (m->stopping)
 			continue;
@@ -100,6 +238,36 @@ reap(struct master *m)
 }
 
 static void
+begin_stop(struct master *m)
+{
+	size_t i;
+
+	if (m->stopping)
+		return;
+	m->stopping = true;
+	if (m->notify)
+		(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping: letting workers finish");
+	if (m->hs_pid > 0)
+		(void)kill(m->hs_pid, SIGTERM);
+	for (i = 0; i < SB_MAX_HS; i++)
+		if (m->retiring[i] > 0)
+			(void)kill(m->retiring[i], SIGTERM);
+}
+
+static bool
+children_left(const struct master *m)
+{
+	size_t i;
+
+	if (m->hs_pid > 0)
+		return true;
+	for (i = 0; i < SB_MAX_HS; i++)
+		if (m->retiring[i] > 0)
+			return true;
+	return false;
+}
+
+static void
 on_signal(struct master *m, int signo)
 {
 	switch (signo) {
@@ -108,42 +276,58 @@ on_signal(struct master *m, int signo)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		if (m->stopping)
-			break;
-		m->stopping = true;
-		(void)sd_notify(0, "STOPPING=1");
-		if (m->hs_pid > 0)
-			(void)kill(m->hs_pid, SIGTERM);
+		begin_stop(m);
 		break;
 	case SIGHUP:
-		log_event(LOG_WARNING, EV_RELOAD, NULL, &LOG_FIELD("MTLS_RELOAD_RESULT", "refused"),
-		    1, "reload requested, but this version applies configuration changes only on "
-		    "restart; the running configuration stays");
+		if (!m->stopping)
+			reload(m);
 		break;
 	}
 }
 
-/* Wait for a signal; with a dead handshake process, at most until its respawn time. */
+/* Periodic duties: respawn a dead handshake process, STATUS=, WATCHDOG=1. */
 static int
-wait_signal(struct master *m, struct signalfd_siginfo *si)
+tick(struct master *m)
 {
-	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
-	int timeout = -1;
-	ssize_t n;
+	uint64_t now = now_ms(), next = UINT64_MAX, wd;
 
-	if (m->hs_pid == 0 && !m->stopping)
-		timeout = RESPAWN_DELAY_MS;
-	if (poll(&pfd, 1, timeout) <= 0)
-		return 0;
-	n = read(m->sigfd, si, sizeof(*si));
-	return n == (ssize_t)sizeof(*si) ? 1 : 0;
+	if (m->hs_pid == 0 && !m->stopping) {
+		if (now >= m->last_spawn + RESPAWN_DELAY_MS)
+			(void)spawn_handshake(m);
+		else
+			next = m->last_spawn + RESPAWN_DELAY_MS;
+	}
+	if (m->notify) {
+		if (now >= m->last_status + STATUS_INTERVAL_MS)
+			notify_status(m, NULL);
+		next = next < m->last_status + STATUS_INTERVAL_MS ? next :
+		    m->last_status + STATUS_INTERVAL_MS;
+	}
+	if (m->watchdog_usec > 0) {
+		wd = m->watchdog_usec / 2000;
+		if (now >= m->last_watchdog + wd) {
+			(void)sd_notify(0, "WATCHDOG=1");
+			m->last_watchdog = now;
+		}
+		next = next < m->last_watchdog + wd ? next : m->last_watchdog + wd;
+	}
+	now = now_ms();
+	return next == UINT64_MAX ? -1 : next <= now ? 0 : (int)(next - now);
 }
 
-int
-master_main(struct master_params *mp)
+static void
+wait_signal(struct master *m)
 {
-	struct master m = { .mp = mp, .generation = 1 };
+	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
 	struct signalfd_siginfo si;
+
+	if (poll(&pfd, 1, tick(m)) > 0 && read(m->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		on_signal(m, (int)si.ssi_signo);
+}
+
+static int
+setup(struct master *m)
+{
 	sigset_t mask;
 
 	sigemptyset(&mask);
@@ -151,21 +335,35 @@ master_main(struct master_params *mp)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	if ((m.sigfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+	if ((m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		log_error("signalfd: %s", strerror(errno));
-		return 1;
+		return -errno;
+	}
+	if ((m->sb = scoreboard_new()) == NULL) {
+		log_error("cannot map the scoreboard: %s", strerror(errno));
+		return -ENOMEM;
 	}
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (spawn_handshake(&m) < 0)
+	m->notify = getenv("NOTIFY_SOCKET") != NULL;
+	if (sd_watchdog_enabled(0, &m->watchdog_usec) <= 0)
+		m->watchdog_usec = 0;
+	snprintf(m->last_reload, sizeof(m->last_reload), "none");
+	return 0;
+}
+
+int
+master_main(struct master_params *mp)
+{
+	struct master m = { .mp = mp, .state = mp->state };
+
+	m.state->generation = 1;
+	if (setup(&m) < 0 || spawn_handshake(&m) < 0)
 		return 1;
 	log_start(&m);
-	(void)sd_notifyf(0, "READY=1\nSTATUS=serving, generation %u", m.generation);
-	while (!m.stopping || m.hs_pid > 0) {
-		if (wait_signal(&m, &si) > 0)
-			on_signal(&m, (int)si.ssi_signo);
-		if (m.hs_pid == 0 && !m.stopping && time(NULL) != m.last_spawn)
-			(void)spawn_handshake(&m);
-	}
+	notify_status(&m, "READY=1\n");
+	while (!m.stopping || children_left(&m))
+		wait_signal(&m);
 	log_event(LOG_NOTICE, EV_STOP, NULL, NULL, 0, "mtlsd stopped");
+	mp->state = m.state;
 	return 0;
 }

@@ -1,22 +1,23 @@
 /*
  * master.h: the master role.  Started as root it keeps its privileges, but
  * only reads configuration and keys and supervises; it never touches a
- * connection.  It forks the handshake process and restarts it if it dies.
+ * connection.  It forks one handshake process per generation of rules,
+ * restarts it if it dies, reloads on SIGHUP and talks to systemd.
  */
 #ifndef MTLSD_MASTER_H
 #define MTLSD_MASTER_H
 
-#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
 
-#include "config.h"
-#include "privs.h"
+#include "state.h"
 
 struct master_params {
-	struct mtlsd_config *cfg;
-	SSL_CTX *ctx;
+	const char *config_path;
+	struct state *state;		/* generation 1; the master owns it */
 	int *listen_fds;
 	size_t n_listen;
-	struct privs privs;
+	bool socket_activated;
 };
 
 /* Supervise until SIGTERM/SIGINT; returns the exit status. */

@@ -18,8 +18,7 @@
 #include "log.h"
 #include "master.h"
 #include "net.h"
-#include "privs.h"
-#include "tls.h"
+#include "state.h"
 
 enum mode { MODE_RUN, MODE_TEST, MODE_DUMP };
 
@@ -100,42 +99,49 @@ print_lines(const struct config_errors *e, const char *prefix)
 
 /* Everything up to the point of listening. 0, or 1 with the reasons printed. */
 static int
-prepare(const struct options *o, struct master_params *mp)
+prepare(const struct options *o, struct state **ret)
 {
 	struct config_errors errs = { 0 }, warns = { 0 };
-	char err[512];
+	size_t i;
 	int r;
 
-	r = config_load(o->config, &mp->cfg, &errs);
-	if (r == 0)
-		r = tls_server_ctx_new(mp->cfg, &mp->ctx, &errs, &warns);
-	if (r == 0 && privs_lookup(mp->cfg->user, &mp->privs, err, sizeof(err)) < 0) {
-		config_errors_add(&errs, "%s: user: %s", o->config, err);
-		r = -EINVAL;
-	}
+	r = state_load(o->config, ret, &errs, &warns);
 	print_lines(&errs, "");
 	if (o->mode != MODE_RUN)
 		print_lines(&warns, "warning: ");
 	else
-		for (size_t i = 0; i < warns.n; i++)
+		for (i = 0; i < warns.n; i++)
 			log_warning("%s", warns.lines[i]);
 	config_errors_clear(&errs);
 	config_errors_clear(&warns);
 	return r < 0 ? 1 : 0;
 }
 
+/* The sockets systemd passed, else our own from 'listen'. */
 static int
 open_listeners(struct master_params *mp)
 {
+	const struct mtlsd_config *cfg = mp->state->cfg;
 	char err[512];
+	int r, fd;
 	size_t i;
-	int fd;
 
-	mp->listen_fds = calloc(mp->cfg->n_listen, sizeof(int));
-	if (mp->listen_fds == NULL)
+	if ((r = net_systemd_sockets(&mp->listen_fds, err, sizeof(err))) != 0) {
+		if (r < 0) {
+			log_error("%s", err);
+			fprintf(stderr, "mtlsd: %s\n", err);
+			return r;
+		}
+		mp->n_listen = (size_t)r;
+		mp->socket_activated = true;
+		log_event(LOG_NOTICE, EV_START, NULL, NULL, 0, "using %d socket(s) passed by "
+		    "systemd; 'listen' in %s is ignored", r, mp->config_path);
+		return 0;
+	}
+	if ((mp->listen_fds = calloc(cfg->n_listen, sizeof(int))) == NULL)
 		return -ENOMEM;
-	for (i = 0; i < mp->cfg->n_listen; i++) {
-		fd = net_listen(&mp->cfg->listen[i], err, sizeof(err));
+	for (i = 0; i < cfg->n_listen; i++) {
+		fd = net_listen(&cfg->listen[i], err, sizeof(err));
 		if (fd < 0) {
 			log_error("%s", err);
 			fprintf(stderr, "mtlsd: %s\n", err);
@@ -170,7 +176,8 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	block_signals();
 	log_init(o.log);
-	if (prepare(&o, &mp) != 0) {
+	mp.config_path = o.config;
+	if (prepare(&o, &mp.state) != 0) {
 		if (o.mode == MODE_RUN)
 			log_error("not starting: the configuration in %s has errors (run mtlsd -t)",
 			    o.config);
@@ -179,15 +186,14 @@ main(int argc, char **argv)
 		printf("configuration OK\n");
 		r = 0;
 	} else if (o.mode == MODE_DUMP) {
-		config_dump(mp.cfg, stdout);
+		config_dump(mp.state->cfg, stdout);
 		r = 0;
 	} else if (open_listeners(&mp) < 0) {
 		r = 1;
 	} else {
 		r = master_main(&mp);
 	}
-	SSL_CTX_free(mp.ctx);
-	config_free(mp.cfg);
+	state_free(mp.state);
 	free(mp.listen_fds);
 	return r;
 }

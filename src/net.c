@@ -7,9 +7,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "macro.h"
 #include "net.h"
@@ -80,4 +83,36 @@ net_sockname(int fd, char *buf, size_t n)
 		port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
 	}
 	snprintf(buf, n, "%s:%u", host, port);
+}
+
+int
+net_systemd_sockets(int **ret_fds, char *err, size_t n)
+{
+	int i, count, fd, *fds;
+
+	*ret_fds = NULL;
+	count = sd_listen_fds(1);
+	if (count < 0) {
+		snprintf(err, n, "socket activation: %s", strerror(-count));
+		return count;
+	}
+	if (count == 0)
+		return 0;
+	if ((fds = calloc((size_t)count, sizeof(int))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		fd = SD_LISTEN_FDS_START + i;
+		if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0) {
+			snprintf(err, n, "socket activation: systemd passed file descriptor %d, which "
+			    "is not a listening TCP socket; mtlsd.socket may only hold ListenStream= "
+			    "lines with an address and port", fd);
+			free(fds);
+			return -EINVAL;
+		}
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+		fds[i] = fd;
+	}
+	*ret_fds = fds;
+	return count;
 }

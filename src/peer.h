@@ -27,6 +27,7 @@ struct peer {
 	const char *version;			/* MTLS_TLS_VERSION, static */
 	const char *cipher;			/* MTLS_TLS_CIPHER, static */
 	int session_reused;			/* -1 unknown */
+	unsigned generation;			/* MTLS_GENERATION: the rules that judged it */
 };
 
 /* A fresh peer for a connection from sa: new random id, address, port. */

@@ -34,6 +34,7 @@ static volatile sig_atomic_t stop_requested;
 struct worker {
 	const struct mtlsd_config *cfg;
 	const struct peer *peer;
+	struct scoreboard *sb;
 	SSL *ssl;
 	int fd;
 	sigset_t waitmask;		/* the mask inside ppoll: SIGTERM unblocked */
@@ -223,6 +224,7 @@ do_send(struct worker *w, size_t len)
 	}
 	w->messages++;
 	w->bytes += len;
+	sb_count_message(w->sb);
 	return reply(w, "OK %s\n", id);
 }
 
@@ -337,13 +339,15 @@ say_goodbye(struct worker *w)
 }
 
 void
-worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd, const struct peer *peer)
+worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd, const struct peer *peer,
+    struct scoreboard *sb)
 {
 	static struct worker w;
 	struct log_field f = LOG_FIELD("MTLS_SESSION_REUSED", peer->session_reused > 0 ? "1" : "0");
 	int r;
 
-	w = (struct worker){ .cfg = cfg, .peer = peer, .ssl = ssl, .fd = fd, .end = "tls_error" };
+	w = (struct worker){ .cfg = cfg, .peer = peer, .sb = sb, .ssl = ssl, .fd = fd,
+	    .end = "tls_error" };
 	setup_signals(&w);
 	log_event(LOG_INFO, EV_CONNECT, peer, &f, 1, "%s port %s connected as CN %s with %s %s",
 	    peer->addr, peer->port, peer->cn, peer->version, peer->cipher);

@@ -11,9 +11,10 @@
 #include "config.h"
 #include "macro.h"
 #include "peer.h"
+#include "scoreboard.h"
 
 /* Serve one connection until QUIT, EOF, an error, idle_timeout or SIGTERM; exits. */
 _noreturn_ void worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd,
-    const struct peer *peer);
+    const struct peer *peer, struct scoreboard *sb);
 
 #endif
