@@ -269,3 +269,15 @@ authz_cn_allowed(const char *cn, char *const *list, size_t n)
 			return true;
 	return false;
 }
+
+const char *
+authz_rule(const char *cn, const char *sha256, char *const *cns, size_t n_cns,
+    char *const *pins, size_t n_pins)
+{
+	if (authz_cn_allowed(cn, cns, n_cns))
+		return "cn";
+	/* Pins are normalised to lower-case hex by the configuration parser. */
+	if (sha256 != NULL && sha256[0] != '\0' && authz_cn_allowed(sha256, pins, n_pins))
+		return "sha256";
+	return NULL;
+}

@@ -25,6 +25,13 @@ int authz_cert_cn(X509 *cert, char buf[AUTHZ_CN_BUFSZ], const char **ret_reason)
 /* Byte-exact membership of cn in list[0..n). */
 bool authz_cn_allowed(const char *cn, char *const *list, size_t n);
 
+/*
+ * Which allow rule admits a certificate with this CN and fingerprint
+ * (64 lower-case hex digits): "cn", "sha256", or NULL when none does.
+ */
+const char *authz_rule(const char *cn, const char *sha256, char *const *cns, size_t n_cns,
+    char *const *pins, size_t n_pins);
+
 /* true if s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool authz_utf8_valid(const unsigned char *s, size_t len);
 

@@ -15,6 +15,7 @@
  * refuses @include: the whole configuration lives in one file.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -51,6 +52,7 @@ enum opt_type {
 	OPT_TLSVER,	/* "TLSv1.2" | "TLSv1.3" -> TLS1_x_VERSION */
 	OPT_LISTEN,	/* [ "host:port", ... ] -> struct listen_addr[] */
 	OPT_CN_LIST,	/* [ "cn", ... ], each a well-formed CN, no repeats */
+	OPT_SHA256_LIST, /* [ "hex", ... ], SHA-256 fingerprints, colons allowed */
 	OPT_ARGV,	/* [ "/abs/program", "arg", ... ], NULL-terminated */
 	_OPT_TYPE_MAX,
 };
@@ -77,7 +79,13 @@ static const struct opt_spec opts[] = {
 	{ "tls.client_ca", OPT_PATH, OFF(tls.client_ca), .required = true },
 	{ "tls.crl", OPT_PATH, OFF(tls.crl), .def = NULL },
 	{ "tls.min_version", OPT_TLSVER, OFF(tls.min_version), .def = "\"TLSv1.2\"" },
+	{ "tls.verify_depth", OPT_UINT, OFF(tls.verify_depth), .def = "3", .min = 0, .max = 16 },
+	{ "tls.crl_warn_days", OPT_UINT, OFF(tls.crl_warn_days), .def = "7", .min = 0, .max = 365 },
+	{ "tls.session_tickets", OPT_UINT, OFF(tls.session_tickets),
+	    .def = "1", .min = 0, .max = 4 },
 	{ "allow.cn", OPT_CN_LIST, OFF(allow_cn), .off_n = OFF(n_allow_cn), .def = "[]" },
+	{ "allow.sha256", OPT_SHA256_LIST, OFF(allow_sha256), .off_n = OFF(n_allow_sha256),
+	    .def = "[]" },
 	{ "limits.max_workers", OPT_UINT, OFF(limits.max_workers),
 	    .def = "256", .min = 1, .max = 65536 },
 	{ "limits.max_handshakes", OPT_UINT, OFF(limits.max_handshakes),
@@ -506,6 +514,7 @@ static const char *const expected_name[_OPT_TYPE_MAX] = {
 	[OPT_TLSVER] = "a string (\"TLSv1.2\" or \"TLSv1.3\")",
 	[OPT_LISTEN] = "an array of strings (\"host:port\")",
 	[OPT_CN_LIST] = "an array of strings",
+	[OPT_SHA256_LIST] = "an array of strings (SHA-256 fingerprints in hex)",
 	[OPT_ARGV] = "an array of strings (a program and its arguments)",
 };
 
@@ -522,7 +531,8 @@ type_hint(const struct opt_spec *o, const config_setting_t *s)
 			return "; remove the quotes";
 		if (o->type == OPT_BOOL && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0))
 			return "; remove the quotes";
-		if (o->type == OPT_LISTEN || o->type == OPT_CN_LIST || o->type == OPT_ARGV)
+		if (o->type == OPT_LISTEN || o->type == OPT_CN_LIST || o->type == OPT_ARGV ||
+		    o->type == OPT_SHA256_LIST)
 			return "; put it in brackets: [ \"...\" ]";
 	}
 	return "";
@@ -843,6 +853,60 @@ conv_cn_list(struct ctx *c, const struct opt_spec *o, const config_setting_t *s,
 	return 0;
 }
 
+/*
+ * A fingerprint as `openssl x509 -fingerprint -sha256` prints it (colons,
+ * upper case) or as mtlsd logs it (plain lower-case hex): normalised to the
+ * latter in out (65 bytes).  NULL, or why it is not one.
+ */
+static const char *
+sha256_normalise(const char *v, char out[65])
+{
+	size_t n = 0;
+
+	for (; *v != '\0'; v++) {
+		if (*v == ':')
+			continue;
+		if (!isxdigit((unsigned char)*v))
+			return "is not a SHA-256 fingerprint (64 hex digits, colons allowed)";
+		if (n == 64)
+			return "is longer than a SHA-256 fingerprint (64 hex digits)";
+		out[n++] = (char)tolower((unsigned char)*v);
+	}
+	out[n] = '\0';
+	return n == 64 ? NULL : "is shorter than a SHA-256 fingerprint (64 hex digits)";
+}
+
+static int
+conv_sha256_list(struct ctx *c, const struct opt_spec *o, const config_setting_t *s,
+    struct mtlsd_config *cfg)
+{
+	char ***ret = (char ***)((char *)cfg + o->off), hex[65];
+	const char *why;
+	int i, j, n, r = 0;
+
+	if ((n = check_string_list(c, o, s)) < 0)
+		return n;
+	if ((r = strv_from_setting(s, n, ret)) < 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		_cleanup_free_ char *e = escape((*ret)[i]);
+
+		if ((why = sha256_normalise((*ret)[i], hex)) == NULL) {
+			memcpy((*ret)[i], hex, 65);	/* never longer than the original */
+			for (j = 0; j < i && why == NULL; j++)
+				if (strcmp((*ret)[j], hex) == 0)
+					why = "is listed twice";
+		}
+		if (why != NULL) {
+			ctx_error(c, config_setting_get_elem(s, (unsigned)i), o->path,
+			    "\"%s\" %s", e, why);
+			r = -EINVAL;
+		}
+	}
+	*(size_t *)((char *)cfg + o->off_n) = (size_t)n;
+	return r;
+}
+
 static int
 conv_argv(struct ctx *c, const struct opt_spec *o, const config_setting_t *s,
     struct mtlsd_config *cfg)
@@ -883,6 +947,7 @@ static const conv_fn converters[_OPT_TYPE_MAX] = {
 	[OPT_TLSVER] = conv_tlsver,
 	[OPT_LISTEN] = conv_listen,
 	[OPT_CN_LIST] = conv_cn_list,
+	[OPT_SHA256_LIST] = conv_sha256_list,
 	[OPT_ARGV] = conv_argv,
 };
 
@@ -1097,6 +1162,7 @@ config_free(struct mtlsd_config *cfg)
 	free(cfg->tls.client_ca);
 	free(cfg->tls.crl);
 	strv_free(cfg->allow_cn);
+	strv_free(cfg->allow_sha256);
 	free(cfg->deliver.spool);
 	strv_free(cfg->deliver.exec);
 	free(cfg);
@@ -1430,8 +1496,13 @@ config_dump(const struct mtlsd_config *cfg, FILE *f)
 	if (cfg->tls.crl != NULL)
 		dump_string(f, "\t", "crl", cfg->tls.crl);
 	dump_string(f, "\t", "min_version", ver != NULL ? ver : "?");
+	fprintf(f, "\tverify_depth = %u;\n", cfg->tls.verify_depth);
+	fprintf(f, "\tcrl_warn_days = %u;\n", cfg->tls.crl_warn_days);
+	fprintf(f, "\tsession_tickets = %u;\n", cfg->tls.session_tickets);
 	fprintf(f, "};\n\nallow: {\n");
 	dump_strv(f, "\t", "cn", cfg->allow_cn != NULL ? cfg->allow_cn : empty, cfg->n_allow_cn);
+	dump_strv(f, "\t", "sha256", cfg->allow_sha256 != NULL ? cfg->allow_sha256 : empty,
+	    cfg->n_allow_sha256);
 	fprintf(f, "};\n\nlimits: {\n");
 	fprintf(f, "\tmax_workers = %u;\n", cfg->limits.max_workers);
 	fprintf(f, "\tmax_handshakes = %u;\n", cfg->limits.max_handshakes);

@@ -40,9 +40,14 @@ struct mtlsd_config {
 		char *client_ca;	/* required */
 		char *crl;		/* optional, NULL if unset */
 		int min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+		unsigned verify_depth;	/* intermediates allowed, 0..16, default 3 */
+		unsigned crl_warn_days;	/* mtlsd -t warns this long before nextUpdate, default 7 */
+		unsigned session_tickets; /* TLS 1.3 tickets per full handshake, 0..4, default 1 */
 	} tls;
 	char **allow_cn;		/* may be empty: nobody is allowed */
 	size_t n_allow_cn;
+	char **allow_sha256;		/* certificate pins: 64 lower-case hex digits each */
+	size_t n_allow_sha256;
 	struct {
 		unsigned max_workers;		/* 1..65536, default 256 */
 		unsigned max_handshakes;	/* 1..65536, default 128 */

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "peer.h"
 #include "scoreboard.h"
+#include "ticketkeys.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -212,6 +213,7 @@ worker_detach(struct hs *hs, struct conn *mine)
 	free(hs->kids);
 	addrcount_clear(&hs->addrs);
 	hs->sb = NULL;	/* the worker's handshake is not ours to count any more */
+	ticketkeys_forget();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -272,8 +274,10 @@ fork_worker(struct hs *hs, struct conn *c)
 static void
 handshake_done(struct hs *hs, struct conn *c)
 {
+	const struct mtlsd_config *cfg = hs->cfg;
 	X509 *cert = SSL_get0_peer_certificate(c->ssl);
 	const char *why;
+	char detail[256];
 
 	peer_set_tls(&c->peer, c->ssl);
 	if (cert == NULL) {
@@ -286,12 +290,21 @@ handshake_done(struct hs *hs, struct conn *c)
 		reject(hs, c, "bad_cn", why);
 		return;
 	}
-	if (!authz_cn_allowed(c->peer.cn, hs->cfg->allow_cn, hs->cfg->n_allow_cn)) {
+	if (SSL_session_reused(c->ssl) && (why = tls_recheck_resumed(c->ssl, cert, detail,
+	    sizeof(detail))) != NULL) {
+		reject(hs, c, why, detail);
+		return;
+	}
+	c->peer.rule = authz_rule(c->peer.cn, c->peer.sha256, cfg->allow_cn, cfg->n_allow_cn,
+	    cfg->allow_sha256, cfg->n_allow_sha256);
+	if (c->peer.rule == NULL) {
 		(void)log_event(LOG_NOTICE, EV_REJECTED, &c->peer,
 		    &LOG_FIELD("MTLS_REASON", "cn_not_allowed"), 1,
-		    "rejected %s port %s: CN '%s' is not in allow.cn; certificate valid, subject "
-		    "\"%s\", sha256 %s", c->peer.addr, c->peer.port, c->peer.cn, c->peer.subject,
-		    c->peer.sha256);
+		    "rejected %s port %s: CN '%s' is not in allow.cn%s; certificate valid, subject "
+		    "\"%s\", issuer \"%s\", serial %s, sha256 %s", c->peer.addr, c->peer.port,
+		    c->peer.cn, cfg->n_allow_sha256 > 0 ? " and its SHA-256 not in allow.sha256" : "",
+		    c->peer.subject, c->peer.issuer, c->peer.serial, c->peer.sha256);
+		sb_count_rejected(hs->sb);
 		refuse(hs, c, "ERR NOT_AUTHORISED cn=%s\n", c->peer.cn);
 		return;
 	}

@@ -173,6 +173,7 @@ fl_add_peer(struct field_list *l, const struct peer *p, char *gen, size_t gen_si
 	fl_add_str(l, "MTLS_PEER_SHA256", p->sha256);
 	fl_add_str(l, "MTLS_TLS_VERSION", p->version);
 	fl_add_str(l, "MTLS_TLS_CIPHER", p->cipher);
+	fl_add_str(l, "MTLS_AUTHZ_RULE", p->rule);
 	if (p->generation > 0) {
 		snprintf(gen, gen_size, "%u", p->generation);
 		fl_add_str(l, "MTLS_GENERATION", gen);

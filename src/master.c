@@ -27,6 +27,8 @@
 #include "master.h"
 #include "net.h"
 #include "scoreboard.h"
+#include "ticketkeys.h"
+#include "tls.h"
 
 #define RESPAWN_DELAY_MS	1000
 #define STATUS_INTERVAL_MS	2000
@@ -41,7 +43,7 @@ struct master {
 	bool stopping;
 	bool notify;			/* NOTIFY_SOCKET is set */
 	uint64_t watchdog_usec;
-	uint64_t last_spawn, last_status, last_watchdog;
+	uint64_t last_spawn, last_status, last_watchdog, last_rotation;
 	char last_reload[160];
 };
 
@@ -164,6 +166,14 @@ retire_current(struct master *m)
 }
 
 static void
+rotate_ticket_keys(struct master *m)
+{
+	if (ticketkeys_rotate() < 0)
+		log_error("cannot rotate the session ticket keys; the old ones stay");
+	m->last_rotation = now_ms();
+}
+
+static void
 reload(struct master *m)
 {
 	struct config_errors errs = { 0 }, warns = { 0 };
@@ -188,6 +198,8 @@ reload(struct master *m)
 			log_warning("reload: 'listen' changed; the new addresses take effect only "
 			    "when mtlsd is restarted");
 		next->generation = prev->generation + 1;
+		(void)tls_ctx_set_generation(next->ctx, next->generation);
+		rotate_ticket_keys(m);
 		retire_current(m);
 		m->state = next;
 		state_free(prev);
@@ -303,6 +315,10 @@ tick(struct master *m)
 		next = next < m->last_status + STATUS_INTERVAL_MS ? next :
 		    m->last_status + STATUS_INTERVAL_MS;
 	}
+	if (now >= m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS)
+		rotate_ticket_keys(m);
+	next = next < m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS ? next :
+	    m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS;
 	if (m->watchdog_usec > 0) {
 		wd = m->watchdog_usec / 2000;
 		if (now >= m->last_watchdog + wd) {
@@ -339,11 +355,14 @@ setup(struct master *m)
 		log_error("signalfd: %s", strerror(errno));
 		return -errno;
 	}
-	if ((m->sb = scoreboard_new()) == NULL) {
-		log_error("cannot map the scoreboard: %s", strerror(errno));
+	if ((m->sb = scoreboard_new()) == NULL || ticketkeys_init() < 0) {
+		log_error("cannot map shared memory: %s", strerror(errno));
 		return -ENOMEM;
 	}
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* The master holds the private key: no core dumps of it. */
+	(void)prctl(PR_SET_DUMPABLE, 0);
+	m->last_rotation = now_ms();
 	m->notify = getenv("NOTIFY_SOCKET") != NULL;
 	if (sd_watchdog_enabled(0, &m->watchdog_usec) <= 0)
 		m->watchdog_usec = 0;
@@ -357,7 +376,10 @@ master_main(struct master_params *mp)
 	struct master m = { .mp = mp, .state = mp->state };
 
 	m.state->generation = 1;
-	if (setup(&m) < 0 || spawn_handshake(&m) < 0)
+	if (tls_ctx_set_generation(m.state->ctx, 1) < 0 || setup(&m) < 0)
+		return 1;
+	ticketkeys_attach(m.state->ctx);	/* the keys exist only now */
+	if (spawn_handshake(&m) < 0)
 		return 1;
 	log_start(&m);
 	notify_status(&m, "READY=1\n");

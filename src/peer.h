@@ -28,6 +28,7 @@ struct peer {
 	const char *cipher;			/* MTLS_TLS_CIPHER, static */
 	int session_reused;			/* -1 unknown */
 	unsigned generation;			/* MTLS_GENERATION: the rules that judged it */
+	const char *rule;			/* MTLS_AUTHZ_RULE: "cn" or "sha256", static */
 };
 
 /* A fresh peer for a connection from sa: new random id, address, port. */

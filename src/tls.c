@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "ticketkeys.h"
 #include "tls.h"
 
 #define EXPIRY_WARN_DAYS 30
@@ -171,7 +172,8 @@ load_client_ca(SSL_CTX *ctx, const struct mtlsd_config *cfg, struct config_error
 }
 
 static void
-warn_crl_expiry(struct config_errors *warns, const char *path, X509_STORE *store)
+warn_crl_expiry(struct config_errors *warns, const char *path, X509_STORE *store,
+    unsigned warn_days)
 {
 	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
 	const ASN1_TIME *next;
@@ -187,9 +189,9 @@ warn_crl_expiry(struct config_errors *warns, const char *path, X509_STORE *store
 		if (days < 0 || (days == 0 && secs < 0))
 			config_errors_add(warns, "tls.crl: '%s': the CRL is past its nextUpdate; "
 			    "every client will be refused (crl_expired) until it is refreshed", path);
-		else if (days < EXPIRY_WARN_DAYS)
+		else if (days < (int)warn_days)
 			config_errors_add(warns, "tls.crl: '%s': the CRL's nextUpdate is in %d days; "
-			    "refresh it before then", path, days);
+			    "refresh it before then (see tls.crl in mtlsd.conf(5))", path, days);
 	}
 }
 
@@ -214,7 +216,7 @@ load_crl(SSL_CTX *ctx, const struct mtlsd_config *cfg, struct config_errors *err
 	ERR_clear_error();
 	/* Fail closed on the whole chain: a missing CRL is a refusal. */
 	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-	warn_crl_expiry(warns, cfg->tls.crl, store);
+	warn_crl_expiry(warns, cfg->tls.crl, store, cfg->tls.crl_warn_days);
 	return 0;
 }
 
@@ -226,15 +228,27 @@ set_defaults(SSL_CTX *ctx, const struct mtlsd_config *cfg)
 	    SSL_CTX_set1_groups_list(ctx, tls_groups) != 1)
 		return -EINVAL;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
-	/* No resumption yet: every connection proves its certificate afresh. */
-	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/*
+	 * Resumption by stateless tickets only (no per-process cache), with
+	 * keys shared by every handshake process.  A resumed session is
+	 * re-checked before a worker is forked (tls_recheck_resumed), and the
+	 * session id context names the generation, so a reload sends every
+	 * older ticket back to a full handshake under the new rules.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_set_num_tickets(ctx, cfg->tls.session_tickets);
+	if (cfg->tls.session_tickets == 0)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_timeout(ctx, TICKET_LIFETIME_SECONDS);
+	ticketkeys_attach(ctx);
 	/* We send exactly the chain from tls.certificate; no rebuilding per handshake. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN | SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT |
 	    SSL_VERIFY_CLIENT_ONCE, verify_cb);
-	SSL_CTX_set_verify_depth(ctx, TLS_VERIFY_DEPTH);
+	SSL_CTX_set_verify_depth(ctx, (int)cfg->tls.verify_depth);
+	if (tls_ctx_set_generation(ctx, 0) < 0)
+		return -EINVAL;
 	return SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT) == 1 ? 0 : -EINVAL;
 }
 
@@ -331,4 +345,68 @@ tls_reject_reason(SSL *ssl, const struct tls_verdict *v, int ssl_err, char *deta
 	else
 		snprintf(detail, n, "TLS handshake failed: %s", errs);
 	return "tls_error";
+}
+
+int
+tls_ctx_set_generation(SSL_CTX *ctx, unsigned generation)
+{
+	char sid[32];
+	int n = snprintf(sid, sizeof(sid), "mtlsd/%u", generation);
+
+	return SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid,
+	    (unsigned)n) == 1 ? 0 : -EINVAL;
+}
+
+/* The CRL verdict on cert, or NULL when CRL checking is off or it passes. */
+static const char *
+recheck_crl(X509_STORE *store, X509 *cert, char *detail, size_t n)
+{
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	STACK_OF(X509_CRL) *crls = NULL;
+	const char *why = NULL;
+	X509_REVOKED *rev;
+	int i;
+
+	if (!(X509_VERIFY_PARAM_get_flags(X509_STORE_get0_param(store)) & X509_V_FLAG_CRL_CHECK))
+		goto out;
+	if (xs == NULL || X509_STORE_CTX_init(xs, store, cert, NULL) != 1 ||
+	    (crls = X509_STORE_CTX_get1_crls(xs, X509_get_issuer_name(cert))) == NULL ||
+	    sk_X509_CRL_num(crls) == 0) {
+		snprintf(detail, n, "resumed session: no CRL for the certificate's issuer");
+		why = "crl_missing";
+		goto out;
+	}
+	for (i = 0; i < sk_X509_CRL_num(crls) && why == NULL; i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+
+		if (next != NULL && X509_cmp_current_time(next) < 0) {
+			snprintf(detail, n, "resumed session: the CRL is past its nextUpdate");
+			why = "crl_expired";
+		} else if (X509_CRL_get0_by_cert(crl, &rev, cert) == 1) {
+			snprintf(detail, n, "resumed session: the certificate has been revoked");
+			why = "revoked";
+		}
+	}
+out:
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	X509_STORE_CTX_free(xs);
+	ERR_clear_error();
+	return why;
+}
+
+const char *
+tls_recheck_resumed(SSL *ssl, X509 *cert, char *detail, size_t n)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+		snprintf(detail, n, "resumed session: the certificate has expired since");
+		return "expired";
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+		snprintf(detail, n, "resumed session: the certificate is not valid yet");
+		return "not_yet_valid";
+	}
+	return recheck_crl(store, cert, detail, n);
 }

@@ -12,8 +12,6 @@
 #include "authz.h"
 #include "config.h"
 
-#define TLS_VERIFY_DEPTH 8	/* intermediates allowed between the leaf and the CA */
-
 /* What the verify callback saw; attached to each SSL with tls_verdict_attach(). */
 struct tls_verdict {
 	int x509_err;			/* first verification error, 0 if none */
@@ -29,6 +27,17 @@ struct tls_verdict {
  */
 int tls_server_ctx_new(const struct mtlsd_config *cfg, SSL_CTX **ret_ctx,
     struct config_errors *errs, struct config_errors *warns);
+
+/* Session id context "mtlsd/GENERATION": tickets of other generations do not resume. */
+int tls_ctx_set_generation(SSL_CTX *ctx, unsigned generation);
+
+/*
+ * For a resumed session (no verify callback ran): is the certificate still
+ * in date and not revoked by the current CRL?  NULL if so, else the
+ * MTLS_REASON, with a sentence in detail.  The allowlist is checked by the
+ * caller for every handshake alike.
+ */
+const char *tls_recheck_resumed(SSL *ssl, X509 *cert, char *detail, size_t n);
 
 void tls_verdict_attach(SSL *ssl, struct tls_verdict *v);
 void tls_verdict_clear(struct tls_verdict *v);
