@@ -29,10 +29,13 @@
 #include "handshake.h"
 #include "log.h"
 #include "peer.h"
+#include "penalty.h"
 #include "scoreboard.h"
 #include "ticketkeys.h"
 #include "tls.h"
 #include "worker.h"
+
+#define EVICT_AFTER_MS 1000	/* a handshake this old may make room for a new one */
 
 enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN };
 
@@ -67,6 +70,7 @@ struct hs {
 	pid_t *kids;			/* our workers; at most max_workers */
 	size_t n_kids;
 	struct addrcount addrs;		/* our handshakes in progress, by address */
+	struct penalty pen;		/* failing addresses, log rate limits */
 	struct scoreboard *sb;		/* shared with every handshake process */
 	int sb_slot;
 	bool retiring;			/* a reload replaced us: no new connections */
@@ -139,17 +143,43 @@ conn_close(struct hs *hs, struct conn *c, bool handed_over)
 	free(c);
 }
 
+/*
+ * Write a `rejected` entry unless the rate limits for this address (or
+ * overall) say it is one too many; message is ours, already escaped.
+ */
+static void
+log_rejected(struct hs *hs, const struct peer *p, const struct addr_key *k, const char *reason,
+    const char *message)
+{
+	unsigned long suppressed;
+	char n[24];
+	struct log_field f[2] = {
+		LOG_FIELD("MTLS_REASON", reason),
+		LOG_FIELD("MTLS_SUPPRESSED", n),
+	};
+
+	sb_count_rejected(hs->sb);
+	if (!penalty_log(&hs->pen, k, now_ms(), &suppressed))
+		return;
+	snprintf(n, sizeof(n), "%lu", suppressed);
+	(void)log_event(LOG_NOTICE, EV_REJECTED, p, f, suppressed > 0 ? 2 : 1, "%s%s%s%s",
+	    message, suppressed > 0 ? " (" : "", suppressed > 0 ? n : "",
+	    suppressed > 0 ? " similar entries were suppressed before this one)" : "");
+}
+
+/* A handshake that failed: log it, count it against the address, close. */
 static void
 reject(struct hs *hs, struct conn *c, const char *reason, const char *detail)
 {
-	struct log_field f = LOG_FIELD("MTLS_REASON", reason);
-	char esc[512];
+	char esc[512], message[2560];
 
-	(void)log_event(LOG_NOTICE, EV_REJECTED, &c->peer, &f, 1,
-	    "rejected %s port %s: %s (%s); presented subject \"%s\", issuer \"%s\", sha256 %s",
-	    c->peer.addr, c->peer.port, reason, log_escape(detail, (size_t)-1, esc, sizeof(esc)),
-	    c->peer.subject, c->peer.issuer, c->peer.sha256[0] ? c->peer.sha256 : "-");
-	sb_count_rejected(hs->sb);
+	penalty_fail(&hs->pen, &c->key, now_ms());
+	snprintf(message, sizeof(message), "rejected %s port %s: %s (%s); presented subject "
+	    "\"%s\", issuer \"%s\", serial %s, sha256 %s", c->peer.addr, c->peer.port, reason,
+	    log_escape(detail, (size_t)-1, esc, sizeof(esc)),
+	    c->peer.subject[0] ? c->peer.subject : "-", c->peer.issuer[0] ? c->peer.issuer : "-",
+	    c->peer.serial[0] ? c->peer.serial : "-", c->peer.sha256[0] ? c->peer.sha256 : "-");
+	log_rejected(hs, &c->peer, &c->key, reason, message);
 	conn_close(hs, c, false);
 }
 
@@ -200,6 +230,8 @@ worker_detach(struct hs *hs, struct conn *mine)
 	/* The epoll instance is shared with the parent: never touch it here. */
 	(void)close(hs->epfd);
 	hs->epfd = -1;
+	/* Before the loop: closing the others must not uncount them. */
+	hs->sb = NULL;	/* the worker's handshake is not ours to count any more */
 	for (c = hs->head; c != NULL; c = next) {
 		next = c->next;
 		if (c == mine)
@@ -212,7 +244,7 @@ worker_detach(struct hs *hs, struct conn *mine)
 	(void)close(hs->sig.fd);
 	free(hs->kids);
 	addrcount_clear(&hs->addrs);
-	hs->sb = NULL;	/* the worker's handshake is not ours to count any more */
+	penalty_clear(&hs->pen);
 	ticketkeys_forget();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -277,7 +309,7 @@ handshake_done(struct hs *hs, struct conn *c)
 	const struct mtlsd_config *cfg = hs->cfg;
 	X509 *cert = SSL_get0_peer_certificate(c->ssl);
 	const char *why;
-	char detail[256];
+	char detail[256], message[2560];
 
 	peer_set_tls(&c->peer, c->ssl);
 	if (cert == NULL) {
@@ -298,13 +330,13 @@ handshake_done(struct hs *hs, struct conn *c)
 	c->peer.rule = authz_rule(c->peer.cn, c->peer.sha256, cfg->allow_cn, cfg->n_allow_cn,
 	    cfg->allow_sha256, cfg->n_allow_sha256);
 	if (c->peer.rule == NULL) {
-		(void)log_event(LOG_NOTICE, EV_REJECTED, &c->peer,
-		    &LOG_FIELD("MTLS_REASON", "cn_not_allowed"), 1,
-		    "rejected %s port %s: CN '%s' is not in allow.cn%s; certificate valid, subject "
-		    "\"%s\", issuer \"%s\", serial %s, sha256 %s", c->peer.addr, c->peer.port,
-		    c->peer.cn, cfg->n_allow_sha256 > 0 ? " and its SHA-256 not in allow.sha256" : "",
+		snprintf(message, sizeof(message), "rejected %s port %s: CN '%s' is not in "
+		    "allow.cn%s; certificate valid, subject \"%s\", issuer \"%s\", serial %s, "
+		    "sha256 %s", c->peer.addr, c->peer.port, c->peer.cn,
+		    cfg->n_allow_sha256 > 0 ? " and its SHA-256 not in allow.sha256" : "",
 		    c->peer.subject, c->peer.issuer, c->peer.serial, c->peer.sha256);
-		sb_count_rejected(hs->sb);
+		penalty_fail(&hs->pen, &c->key, now_ms());
+		log_rejected(hs, &c->peer, &c->key, "cn_not_allowed", message);
 		refuse(hs, c, "ERR NOT_AUTHORISED cn=%s\n", c->peer.cn);
 		return;
 	}
@@ -378,16 +410,19 @@ conn_event(struct hs *hs, struct conn *c)
 
 /* ---- accepting ------------------------------------------------------ */
 
+/* Refused right after accept(), before any TLS: no conn exists yet. */
 static void
-reject_early(struct hs *hs, const struct sockaddr *sa, const char *reason, const char *detail)
+reject_early(struct hs *hs, const struct sockaddr *sa, const struct addr_key *k,
+    const char *reason, const char *detail)
 {
+	char message[512];
 	struct peer p;
 
 	peer_init(&p, sa);
 	p.generation = hs->p->generation;
-	sb_count_rejected(hs->sb);
-	(void)log_event(LOG_NOTICE, EV_REJECTED, &p, &LOG_FIELD("MTLS_REASON", reason), 1,
-	    "rejected %s port %s: %s (%s)", p.addr, p.port, reason, detail);
+	snprintf(message, sizeof(message), "rejected %s port %s: %s (%s)", p.addr, p.port, reason,
+	    detail);
+	log_rejected(hs, &p, k, reason, message);
 }
 
 static int
@@ -423,6 +458,30 @@ conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 	return 0;
 }
 
+/*
+ * Make room when max_handshakes are in progress: the oldest handshake of
+ * ours goes if it has already taken EVICT_AFTER_MS (a slow or silent peer),
+ * so a flood of those cannot lock out clients that complete quickly.
+ */
+static bool
+evict_oldest(struct hs *hs)
+{
+	struct conn *c = hs->head;
+	uint64_t started;
+	char detail[128];
+
+	if (c == NULL || c->state != CONN_HANDSHAKE)
+		return false;
+	started = c->deadline - 1000ULL * hs->cfg->limits.handshake_timeout;
+	if (now_ms() - started < EVICT_AFTER_MS)
+		return false;
+	snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress; the slowest "
+	    "handshake (%llu ms old) was dropped for a new connection",
+	    hs->cfg->limits.max_handshakes, (unsigned long long)(now_ms() - started));
+	reject(hs, c, "too_many_handshakes", detail);
+	return true;
+}
+
 static void
 accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 {
@@ -430,15 +489,20 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 		unsigned hs, per_addr;
 	} lim = { hs->cfg->limits.max_handshakes, hs->cfg->limits.max_per_address };
 	struct addr_key k;
-	char detail[128];
+	char detail[160];
+	unsigned fails;
 
 	addrcount_key(sa, &k);
-	if (sb_handshakes(hs->sb) >= lim.hs) {
+	if (!penalty_admit(&hs->pen, &k, now_ms(), &fails)) {
+		snprintf(detail, sizeof(detail), "%u failed handshakes within %d s: slowed down to "
+		    "one attempt every %d ms", fails, PENALTY_WINDOW_MS / 1000, PENALTY_SLOW_MS);
+		reject_early(hs, sa, &k, "too_many_from_address", detail);
+	} else if (sb_handshakes(hs->sb) >= lim.hs && !evict_oldest(hs)) {
 		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress", lim.hs);
-		reject_early(hs, sa, "too_many_handshakes", detail);
+		reject_early(hs, sa, &k, "too_many_handshakes", detail);
 	} else if (addrcount_get(&hs->addrs, &k) + sb_workers_from(hs->sb, &k) >= lim.per_addr) {
 		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
-		reject_early(hs, sa, "too_many_from_address", detail);
+		reject_early(hs, sa, &k, "too_many_from_address", detail);
 	} else if (conn_new(hs, fd, sa) == 0) {
 		return;
 	} else {
@@ -529,6 +593,7 @@ expire(struct hs *hs)
 	uint64_t now = now_ms();
 	char detail[96];
 
+	penalty_sweep(&hs->pen, now);
 	while (hs->head != NULL && hs->head->deadline <= now) {
 		if (hs->head->state == CONN_REFUSE) {
 			conn_close(hs, hs->head, false);
@@ -613,6 +678,7 @@ handshake_main(const struct handshake_params *p)
 		_exit(1);
 	}
 	setup(&hs);
+	hs.pen.threshold = hs.cfg->limits.max_failures;
 	if ((hs.sb_slot = sb_hs_claim(hs.sb, getpid())) < 0) {
 		log_error("handshake process: too many handshake processes alive (%d)", SB_MAX_HS);
 		_exit(1);

@@ -21,7 +21,7 @@
 
 #define JOURNAL_SOCKET	"/run/systemd/journal/socket"
 #define LOG_MAX_FIELDS	32
-#define LOG_MESSAGE_MAX	2048
+#define LOG_MESSAGE_MAX	3072
 
 static const struct {
 	const char *name;

@@ -18,6 +18,7 @@
 
 #include <openssl/err.h>
 
+#include "ctl_cert.h"
 #include "ctl_conf.h"
 #include "ctl_explain.h"
 #include "ctl_net.h"
@@ -32,6 +33,7 @@
 enum ctl_cmd {
 	CMD_SEND,
 	CMD_PING,
+	CMD_CERT,
 	_CMD_MAX,
 };
 
@@ -41,12 +43,14 @@ enum {
 	OPT_CA,
 	OPT_SERVER_NAME,
 	OPT_VERSION,
+	OPT_PEM,
 };
 
 struct ctl_args {
 	struct ctl_settings flags;	/* from the command line; win over files */
 	const char *config;		/* -c FILE */
 	bool verbose;
+	bool pem;			/* cert --pem */
 	enum ctl_cmd cmd;
 	const char *file;		/* send -f FILE, or "-" for stdin */
 	char **words;			/* send TEXT... */
@@ -68,6 +72,9 @@ usage(FILE *f)
 	    "  send -f FILE    send a file as one message\n"
 	    "  send -          send standard input as one message\n"
 	    "  ping            check that the server accepts us\n"
+	    "  cert [--pem] [HOST[:PORT]]\n"
+	    "                  show the server's certificate chain (no client\n"
+	    "                  certificate needed); --pem prints it as PEM\n"
 	    "options:\n"
 	    "  -c, --config FILE       read FILE instead of /etc/mtlsctl.conf and\n"
 	    "                          ~/.config/mtlsctl.conf\n"
@@ -119,6 +126,7 @@ static const struct option long_options[] = {
 	{ "verbose",		no_argument,		NULL, 'v' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, OPT_VERSION },
+	{ "pem",		no_argument,		NULL, OPT_PEM },
 	{ NULL,			0,			NULL, 0 },
 };
 
@@ -152,6 +160,7 @@ take_option(int opt, const char *arg, const char *name, struct ctl_args *a)
 	case 'v': a->verbose = true; break;
 	case 'h': usage(stdout); return -1;
 	case OPT_VERSION: printf("mtlsctl %s\n", PACKAGE_VERSION); return -1;
+	case OPT_PEM: a->pem = true; break;
 	}
 	return 0;
 }
@@ -208,6 +217,34 @@ parse_send(int argc, char **argv, struct ctl_args *a)
 	return 0;
 }
 
+/*
+ * cert [OPTIONS] [HOST[:PORT]] [OPTIONS]: argv[0] is "cert".  HOST:PORT
+ * stands for -s; options may come on either side of it.
+ */
+static int
+parse_cert(int argc, char **argv, struct ctl_args *a)
+{
+	bool have_server = false;
+	int r;
+
+	for (;;) {
+		optind = 0;	/* GNU getopt: start again, at argv[1] */
+		if ((r = parse_options(argc, argv, a)) != 0)
+			return r;
+		if (optind >= argc)
+			return 0;
+		if (have_server)
+			return ctl_fail(EX_USAGE, "write cert [HOST[:PORT]]",
+			    "cert takes one HOST[:PORT]");
+		if ((r = check_value('s', "server", argv[optind], a)) != 0)
+			return r;
+		set_str(&a->flags.server, argv[optind]);
+		have_server = true;
+		argc -= optind;	/* HOST[:PORT] becomes argv[0], which getopt skips */
+		argv += optind;
+	}
+}
+
 /* Options, then COMMAND [ARGS]; 0, -1 (done, exit 0) or EX_USAGE. */
 static int
 parse_args(int argc, char **argv, struct ctl_args *a)
@@ -219,7 +256,13 @@ parse_args(int argc, char **argv, struct ctl_args *a)
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		return ctl_fail(EX_USAGE, HINT_USAGE, "no command given (send or ping)");
+		return ctl_fail(EX_USAGE, HINT_USAGE, "no command given (send, ping or cert)");
+	if (strcmp(argv[0], "cert") == 0) {
+		a->cmd = CMD_CERT;
+		return parse_cert(argc, argv, a);
+	}
+	if (a->pem)
+		return ctl_fail(EX_USAGE, "write mtlsctl cert --pem", "--pem goes with cert only");
 	if (strcmp(argv[0], "send") == 0) {
 		a->cmd = CMD_SEND;
 		return parse_send(argc - 1, argv + 1, a);
@@ -230,7 +273,7 @@ parse_args(int argc, char **argv, struct ctl_args *a)
 			return ctl_fail(EX_USAGE, HINT_USAGE, "ping takes no arguments");
 		return 0;
 	}
-	return ctl_fail(EX_USAGE, "the commands are send and ping; " HINT_USAGE,
+	return ctl_fail(EX_USAGE, "the commands are send, ping and cert; " HINT_USAGE,
 	    "unknown command '%s'", argv[0]);
 }
 
@@ -608,7 +651,7 @@ main(int argc, char **argv)
 	if ((r = parse_args(argc, argv, &a)) == 0 &&
 	    (r = load_settings(&a, &s)) == 0 &&
 	    (r = load_payload(&a, &p)) == 0)
-		r = run(&s, &a, &p);
+		r = a.cmd == CMD_CERT ? ctl_cert_run(&s, a.pem, a.verbose) : run(&s, &a, &p);
 	ctl_settings_clear(&a.flags);
 	ctl_settings_clear(&s);
 	free(p.data);

@@ -341,6 +341,9 @@ MTLSD_N=0
 mtlsd_config()
 {
 	local allow_cn='"alice"' crl= min_version= user= extra= limits= kv k v
+	# Tests fail handshakes from 127.0.0.1 on purpose: no slowing down
+	# unless a test asks for it (max_failures=N).
+	local max_failures=0
 	local certificate=$T/localhost.crt key=$T/localhost.key
 	local client_ca=$T/ca.crt listen='"127.0.0.1:0"'
 	if [ "$(id -u)" = 0 ]; then
@@ -361,6 +364,7 @@ mtlsd_config()
 		client_ca) client_ca=$v ;;
 		listen) listen=$v ;;
 		extra) extra=$v ;;
+		max_failures) max_failures=$v ;;
 		max_workers|max_handshakes|max_per_address|handshake_timeout|\
 		idle_timeout|max_message_size)
 			limits="$limits  $k = $v;"$'\n' ;;
@@ -385,6 +389,7 @@ mtlsd_config()
 	echo "allow: {"
 	echo "  cn = [ $allow_cn ];"
 	echo "};"
+	limits="$limits  max_failures = $max_failures;"$'\n'
 	if [ -n "$limits" ]; then
 		printf 'limits: {\n%s};\n' "$limits"
 	fi
