@@ -41,6 +41,7 @@ struct master {
 	pid_t hs_pid;			/* the current generation's handshake process */
 	pid_t retiring[SB_MAX_HS];	/* older generations still finishing */
 	bool stopping;
+	uint64_t stop_deadline;		/* then remaining workers are killed */
 	bool notify;			/* NOTIFY_SOCKET is set */
 	uint64_t watchdog_usec;
 	uint64_t last_spawn, last_status, last_watchdog, last_rotation;
@@ -257,6 +258,7 @@ begin_stop(struct master *m)
 	if (m->stopping)
 		return;
 	m->stopping = true;
+	m->stop_deadline = now_ms() + 1000ULL * (STOP_GRACE_SECONDS + 2);
 	if (m->notify)
 		(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping: letting workers finish");
 	if (m->hs_pid > 0)
@@ -264,19 +266,17 @@ begin_stop(struct master *m)
 	for (i = 0; i < SB_MAX_HS; i++)
 		if (m->retiring[i] > 0)
 			(void)kill(m->retiring[i], SIGTERM);
+	/* Workers whose handshake process died are ours now: tell them too. */
+	sb_signal_workers(m->sb, SIGTERM);
 }
 
+/* Any child left, handshake process or orphaned worker? */
 static bool
-children_left(const struct master *m)
+children_left(void)
 {
-	size_t i;
+	siginfo_t si = { .si_pid = 0 };
 
-	if (m->hs_pid > 0)
-		return true;
-	for (i = 0; i < SB_MAX_HS; i++)
-		if (m->retiring[i] > 0)
-			return true;
-	return false;
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
 static void
@@ -319,6 +319,8 @@ tick(struct master *m)
 		rotate_ticket_keys(m);
 	next = next < m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS ? next :
 	    m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS;
+	if (m->stopping)
+		next = next < m->stop_deadline ? next : m->stop_deadline;
 	if (m->watchdog_usec > 0) {
 		wd = m->watchdog_usec / 2000;
 		if (now >= m->last_watchdog + wd) {
@@ -383,8 +385,15 @@ master_main(struct master_params *mp)
 		return 1;
 	log_start(&m);
 	notify_status(&m, "READY=1\n");
-	while (!m.stopping || children_left(&m))
+	while (!m.stopping || children_left()) {
+		if (m.stopping && now_ms() >= m.stop_deadline) {
+			log_warning("workers still running %d s after the stop request; killing them",
+			    STOP_GRACE_SECONDS + 2);
+			sb_signal_workers(m.sb, SIGKILL);
+			m.stop_deadline = UINT64_MAX;
+		}
 		wait_signal(&m);
+	}
 	log_event(LOG_NOTICE, EV_STOP, NULL, NULL, 0, "mtlsd stopped");
 	mp->state = m.state;
 	return 0;

@@ -163,6 +163,7 @@ block_signals(void)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);	/* "retire", read from a signalfd by handshake processes */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 

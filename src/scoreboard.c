@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -288,6 +289,18 @@ sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *ret)
 	}
 	unlock(sb);
 	return found;
+}
+
+void
+sb_signal_workers(struct scoreboard *sb, int sig)
+{
+	size_t i;
+
+	lock(sb);
+	for (i = 0; i < WORKER_SLOTS; i++)
+		if (sb->wtab[i].pid > 0)
+			(void)kill(sb->wtab[i].pid, sig);
+	unlock(sb);
 }
 
 /* ---- statistics ----------------------------------------------------- */

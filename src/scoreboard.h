@@ -62,6 +62,9 @@ bool sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *r
 unsigned sb_workers_from(struct scoreboard *sb, const struct addr_key *key);
 unsigned sb_handshakes(struct scoreboard *sb);
 
+/* Send sig to every live worker (the master, stopping: orphans included). */
+void sb_signal_workers(struct scoreboard *sb, int sig);
+
 void sb_count_message(struct scoreboard *sb);
 void sb_count_rejected(struct scoreboard *sb);
 void sb_stats(struct scoreboard *sb, struct sb_stats *ret);

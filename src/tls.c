@@ -68,6 +68,17 @@ verify_cb(int ok, X509_STORE_CTX *x)
 			v->x509_err = X509_STORE_CTX_get_error(x);
 			v->depth = X509_STORE_CTX_get_error_depth(x);
 		}
+		/*
+		 * OpenSSL would answer a missing CRL with unknown_ca and an
+		 * expired one with certificate_expired, both blaming a client
+		 * certificate that is fine.  An error outside its alert table
+		 * gives certificate_unknown (46): "the server could not check
+		 * it", which mtlsctl explains as a server-side CRL problem.
+		 */
+		if (v->x509_err == X509_V_ERR_UNABLE_TO_GET_CRL ||
+		    v->x509_err == X509_V_ERR_CRL_HAS_EXPIRED ||
+		    v->x509_err == X509_V_ERR_CRL_NOT_YET_VALID)
+			X509_STORE_CTX_set_error(x, X509_V_ERR_DIFFERENT_CRL_SCOPE);
 		return 0;
 	}
 	if (X509_STORE_CTX_get_error_depth(x) == 0 &&
@@ -291,6 +302,7 @@ reason_for_x509(int e)
 	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
 		return "crl_missing";
 	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
 		return "crl_expired";
 	case X509_V_ERR_INVALID_PURPOSE:
 		return "bad_purpose";
