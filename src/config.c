@@ -94,6 +94,8 @@ static const struct opt_spec opts[] = {
 	    .def = "16", .min = 1, .max = 65536 },
 	{ "limits.max_failures", OPT_UINT, OFF(limits.max_failures),
 	    .def = "10", .min = 0, .max = 1000000 },
+	{ "limits.handshake_processes", OPT_UINT, OFF(limits.handshake_processes),
+	    .def = "0", .min = 0, .max = 16 },
 	{ "limits.handshake_timeout", OPT_UINT, OFF(limits.handshake_timeout),
 	    .def = "10", .min = 1, .max = 3600 },
 	{ "limits.idle_timeout", OPT_UINT, OFF(limits.idle_timeout),
@@ -1510,6 +1512,7 @@ config_dump(const struct mtlsd_config *cfg, FILE *f)
 	fprintf(f, "\tmax_handshakes = %u;\n", cfg->limits.max_handshakes);
 	fprintf(f, "\tmax_per_address = %u;\n", cfg->limits.max_per_address);
 	fprintf(f, "\tmax_failures = %u;\n", cfg->limits.max_failures);
+	fprintf(f, "\thandshake_processes = %u;\n", cfg->limits.handshake_processes);
 	fprintf(f, "\thandshake_timeout = %u;\n", cfg->limits.handshake_timeout);
 	fprintf(f, "\tidle_timeout = %u;\n", cfg->limits.idle_timeout);
 	fprintf(f, "\tmax_message_size = %zu;\n", cfg->limits.max_message_size);

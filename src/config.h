@@ -53,6 +53,7 @@ struct mtlsd_config {
 		unsigned max_handshakes;	/* 1..65536, default 128 */
 		unsigned max_per_address;	/* 1..65536, default 16 */
 		unsigned max_failures;		/* per address per minute before slowing; 0 off */
+		unsigned handshake_processes;	/* 0: one per CPU; 1..16 */
 		unsigned handshake_timeout;	/* seconds, 1..3600, default 10 */
 		unsigned idle_timeout;		/* seconds, 1..86400, default 300 */
 		size_t max_message_size;	/* bytes, 0..67108864, default 1048576 */

@@ -333,6 +333,22 @@ cert_fetch(SSL_CTX *ctx, struct cert_session *cs, const char *host, const char *
 	return 0;
 }
 
+/* Errors that mean the same thing to the user count once. */
+static int
+problem_class(int err)
+{
+	switch (err) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN;
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return X509_V_ERR_HOSTNAME_MISMATCH;
+	}
+	return err;
+}
+
 /* Record every distinct problem, and carry on to find the others. */
 static int
 verify_cb(int ok, X509_STORE_CTX *sctx)
@@ -346,7 +362,7 @@ verify_cb(int ok, X509_STORE_CTX *sctx)
 		return ok;
 	chk->failed = true;
 	for (i = 0; i < chk->n; i++)
-		if (chk->p[i].err == err)
+		if (problem_class(chk->p[i].err) == problem_class(err))
 			return 1;
 	if (chk->n == CERT_MAX_PROBLEMS)
 		return 1;

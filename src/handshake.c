@@ -658,6 +658,8 @@ setup(struct hs *hs)
 	}
 	ev.data.ptr = &hs->sig;
 	(void)epoll_ctl(hs->epfd, EPOLL_CTL_ADD, hs->sig.fd, &ev);
+	/* Handshake processes share the sockets: wake one of them per connection. */
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 	for (i = 0; i < hs->p->n_listen; i++) {
 		hs->listeners[i] = (struct src){ SRC_LISTEN, hs->p->listen_fds[i] };
 		ev.data.ptr = &hs->listeners[i];

@@ -38,7 +38,8 @@ struct master {
 	struct state *state;		/* the current generation */
 	struct scoreboard *sb;
 	int sigfd;
-	pid_t hs_pid;			/* the current generation's handshake process */
+	pid_t current[SB_MAX_HS];	/* the current generation's handshake processes */
+	unsigned n_current;		/* how many it should have */
 	pid_t retiring[SB_MAX_HS];	/* older generations still finishing */
 	bool stopping;
 	uint64_t stop_deadline;		/* then remaining workers are killed */
@@ -72,8 +73,19 @@ notify_status(struct master *m, const char *extra)
 	m->last_status = now_ms();
 }
 
+/* limits.handshake_processes, 0 meaning one per CPU. */
+static unsigned
+handshake_processes(const struct mtlsd_config *cfg)
+{
+	long n = cfg->limits.handshake_processes;
+
+	if (n == 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > SB_MAX_HS / 4 ? SB_MAX_HS / 4 : (unsigned)n;
+}
+
 static int
-spawn_handshake(struct master *m)
+spawn_handshake(struct master *m, unsigned slot)
 {
 	struct handshake_params hp = {
 		.cfg = m->state->cfg,
@@ -97,8 +109,20 @@ spawn_handshake(struct master *m)
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 		handshake_main(&hp);
 	}
-	m->hs_pid = pid;
+	m->current[slot] = pid;
 	return 0;
+}
+
+static int
+spawn_missing(struct master *m)
+{
+	unsigned i;
+	int r = 0;
+
+	for (i = 0; i < m->n_current; i++)
+		if (m->current[i] == 0 && spawn_handshake(m, i) < 0)
+			r = -1;
+	return r;
 }
 
 static void
@@ -115,9 +139,10 @@ log_start(struct master *m)
 	snprintf(gen, sizeof(gen), "%u", m->state->generation);
 	f[n++] = LOG_FIELD("MTLS_GENERATION", gen);
 	log_event(LOG_NOTICE, EV_START, NULL, f, n,
-	    "mtlsd %s started, generation %u, %zu listening socket(s)%s, %zu CN(s) allowed",
-	    PACKAGE_VERSION, m->state->generation, m->mp->n_listen,
-	    m->mp->socket_activated ? " from systemd" : "", m->state->cfg->n_allow_cn);
+	    "mtlsd %s started, generation %u, %zu listening socket(s)%s, %u handshake "
+	    "process(es), %zu CN(s) and %zu pin(s) allowed", PACKAGE_VERSION,
+	    m->state->generation, m->mp->n_listen, m->mp->socket_activated ? " from systemd" : "",
+	    m->n_current, m->state->cfg->n_allow_cn, m->state->cfg->n_allow_sha256);
 }
 
 static void
@@ -152,18 +177,18 @@ listen_changed(const struct mtlsd_config *a, const struct mtlsd_config *b)
 static void
 retire_current(struct master *m)
 {
-	size_t i;
+	size_t i, j = 0;
 
-	if (m->hs_pid <= 0)
-		return;
-	(void)kill(m->hs_pid, SIGUSR1);
-	for (i = 0; i < SB_MAX_HS; i++) {
-		if (m->retiring[i] == 0) {
-			m->retiring[i] = m->hs_pid;
-			break;
-		}
+	for (i = 0; i < m->n_current; i++) {
+		if (m->current[i] <= 0)
+			continue;
+		(void)kill(m->current[i], SIGUSR1);
+		while (j < SB_MAX_HS && m->retiring[j] != 0)
+			j++;
+		if (j < SB_MAX_HS)
+			m->retiring[j] = m->current[i];
+		m->current[i] = 0;
 	}
-	m->hs_pid = 0;
 }
 
 static void
@@ -203,8 +228,9 @@ reload(struct master *m)
 		rotate_ticket_keys(m);
 		retire_current(m);
 		m->state = next;
+		m->n_current = handshake_processes(next->cfg);
 		state_free(prev);
-		(void)spawn_handshake(m);
+		(void)spawn_missing(m);
 		snprintf(text, sizeof(text), "reloaded %s as generation %u: new connections are "
 		    "judged by the new rules; established connections carry on",
 		    m->mp->config_path, m->state->generation);
@@ -225,10 +251,22 @@ forget_retired(struct master *m, pid_t pid)
 			m->retiring[i] = 0;
 }
 
+/* The slot of a current handshake process, or -1. */
+static int
+current_slot(const struct master *m, pid_t pid)
+{
+	unsigned i;
+
+	for (i = 0; i < m->n_current; i++)
+		if (m->current[i] == pid)
+			return (int)i;
+	return -1;
+}
+
 static void
 reap(struct master *m)
 {
-	int status;
+	int status, slot;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -236,9 +274,9 @@ reap(struct master *m)
 			continue;	/* a worker orphaned by a dead handshake process */
 		sb_hs_release(m->sb, pid);
 		forget_retired(m, pid);
-		if (pid != m->hs_pid)
+		if ((slot = current_slot(m, pid)) < 0)
 			continue;
-		m->hs_pid = 0;
+		m->current[slot] = 0;
 		if (m->stopping)
 			continue;
 		if (WIFSIGNALED(status))
@@ -261,8 +299,9 @@ begin_stop(struct master *m)
 	m->stop_deadline = now_ms() + 1000ULL * (STOP_GRACE_SECONDS + 2);
 	if (m->notify)
 		(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping: letting workers finish");
-	if (m->hs_pid > 0)
-		(void)kill(m->hs_pid, SIGTERM);
+	for (i = 0; i < m->n_current; i++)
+		if (m->current[i] > 0)
+			(void)kill(m->current[i], SIGTERM);
 	for (i = 0; i < SB_MAX_HS; i++)
 		if (m->retiring[i] > 0)
 			(void)kill(m->retiring[i], SIGTERM);
@@ -303,9 +342,9 @@ tick(struct master *m)
 {
 	uint64_t now = now_ms(), next = UINT64_MAX, wd;
 
-	if (m->hs_pid == 0 && !m->stopping) {
+	if (!m->stopping && current_slot(m, 0) >= 0) {
 		if (now >= m->last_spawn + RESPAWN_DELAY_MS)
-			(void)spawn_handshake(m);
+			(void)spawn_missing(m);
 		else
 			next = m->last_spawn + RESPAWN_DELAY_MS;
 	}
@@ -381,7 +420,8 @@ master_main(struct master_params *mp)
 	if (tls_ctx_set_generation(m.state->ctx, 1) < 0 || setup(&m) < 0)
 		return 1;
 	ticketkeys_attach(m.state->ctx);	/* the keys exist only now */
-	if (spawn_handshake(&m) < 0)
+	m.n_current = handshake_processes(m.state->cfg);
+	if (spawn_missing(&m) < 0)
 		return 1;
 	log_start(&m);
 	notify_status(&m, "READY=1\n");
