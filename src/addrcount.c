@@ -29,15 +29,21 @@ addrcount_key(const struct sockaddr *sa, struct addr_key *ret)
 	}
 }
 
-static size_t
-bucket(const struct addr_key *k)
+uint32_t
+addrcount_hash(const struct addr_key *k)
 {
 	uint32_t h = 2166136261u;
 	size_t i;
 
 	for (i = 0; i < sizeof(k->b); i++)
 		h = (h ^ k->b[i]) * 16777619u;
-	return h % ADDRCOUNT_BUCKETS;
+	return h;
+}
+
+static size_t
+bucket(const struct addr_key *k)
+{
+	return addrcount_hash(k) % ADDRCOUNT_BUCKETS;
 }
 
 static struct addrcount_entry **

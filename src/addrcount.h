@@ -5,6 +5,7 @@
 #ifndef MTLSD_ADDRCOUNT_H
 #define MTLSD_ADDRCOUNT_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define ADDRCOUNT_BUCKETS 1024
@@ -20,6 +21,8 @@ struct addr_key {
 };
 
 void addrcount_key(const struct sockaddr *sa, struct addr_key *ret);
+/* FNV-1a of the address, for every table keyed by address. */
+uint32_t addrcount_hash(const struct addr_key *k);
 unsigned addrcount_get(const struct addrcount *t, const struct addr_key *k);
 /* Returns 0 or -ENOMEM. */
 int addrcount_inc(struct addrcount *t, const struct addr_key *k);

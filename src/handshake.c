@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 
 #include "addrcount.h"
+#include "clock.h"
 #include "authz.h"
 #include "handshake.h"
 #include "log.h"
@@ -77,15 +78,6 @@ struct hs {
 	bool stopping;
 	uint64_t stop_deadline;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- connection list ------------------------------------------------ */
 

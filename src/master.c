@@ -23,6 +23,7 @@
 
 #include "autoconf.h"
 #include "handshake.h"
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "net.h"
@@ -48,15 +49,6 @@ struct master {
 	uint64_t last_spawn, last_status, last_watchdog, last_rotation;
 	char last_reload[160];
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 notify_status(struct master *m, const char *extra)

@@ -26,18 +26,21 @@ struct options {
 	const char *config;
 	enum mode mode;
 	enum log_backend log;
+	bool quiet;		/* -q: no "configuration OK" */
 };
 
 static _noreturn_ void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: mtlsd [-c FILE] [-t | -T] [--log=journal|stderr]\n"
+	    "usage: mtlsd [-c FILE] [-t [-q] | -T] [--log=journal|stderr]\n"
 	    "  -c, --config FILE  configuration file (default %s)\n"
 	    "  -t, --test         check the configuration, certificates and keys, then exit\n"
+	    "  -q, --quiet        with -t: print only problems and warnings\n"
 	    "  -T, --dump         print the effective configuration, then exit\n"
 	    "      --log=WHERE    journal or stderr (default: the journal when reachable)\n"
-	    "  -V, --version      print the version\n", MTLSD_DEFAULT_CONFIG);
+	    "  -V, --version      print the version\n"
+	    "  -h, --help         print this help\n", MTLSD_DEFAULT_CONFIG);
 	exit(status);
 }
 
@@ -48,6 +51,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "dump", no_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -55,8 +59,8 @@ parse_options(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	*o = (struct options){ MTLSD_DEFAULT_CONFIG, MODE_RUN, LOG_BACKEND_AUTO };
-	while ((ch = getopt_long(argc, argv, "c:tTVh", longopts, NULL)) != -1) {
+	*o = (struct options){ MTLSD_DEFAULT_CONFIG, MODE_RUN, LOG_BACKEND_AUTO, false };
+	while ((ch = getopt_long(argc, argv, "c:tTqVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config = optarg;
@@ -66,6 +70,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'T':
 			o->mode = MODE_DUMP;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'l':
 			if (strcmp(optarg, "journal") == 0)
@@ -184,7 +191,8 @@ main(int argc, char **argv)
 			    o.config);
 		r = 1;
 	} else if (o.mode == MODE_TEST) {
-		printf("configuration OK\n");
+		if (!o.quiet)
+			printf("configuration OK\n");
 		r = 0;
 	} else if (o.mode == MODE_DUMP) {
 		config_dump(mp.state->cfg, stdout);

@@ -24,12 +24,7 @@ struct penalty_entry {
 static size_t
 bucket(const struct addr_key *k)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(k->b); i++)
-		h = (h ^ k->b[i]) * 16777619u;
-	return h % PENALTY_BUCKETS;
+	return addrcount_hash(k) % PENALTY_BUCKETS;
 }
 
 static struct penalty_entry *

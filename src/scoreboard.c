@@ -134,12 +134,7 @@ sb_handshakes(struct scoreboard *sb)
 static size_t
 addr_hash(const struct addr_key *k)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(k->b); i++)
-		h = (h ^ k->b[i]) * 16777619u;
-	return h & (ADDR_SLOTS - 1);
+	return addrcount_hash(k) & (ADDR_SLOTS - 1);
 }
 
 static size_t

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -123,6 +125,22 @@ warn_file_expiry(struct config_errors *warns, const char *key, const char *path)
 	fclose(f);
 }
 
+/*
+ * World-readable, or readable by a group that is not the one the daemon
+ * runs as (0640 root:mtlsd is how the systemd unit reads its key).
+ */
+static bool
+key_too_open(const struct stat *st, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if ((st->st_mode & 007) != 0)
+		return true;
+	if ((st->st_mode & 070) == 0)
+		return false;
+	return pw == NULL || st->st_gid != pw->pw_gid || (st->st_mode & 020) != 0;
+}
+
 static int
 load_cert_and_key(SSL_CTX *ctx, const struct mtlsd_config *cfg, struct config_errors *errs,
     struct config_errors *warns)
@@ -149,9 +167,10 @@ load_cert_and_key(SSL_CTX *ctx, const struct mtlsd_config *cfg, struct config_er
 		    cfg->tls.certificate);
 		return -EINVAL;
 	}
-	if (stat(cfg->tls.key, &st) == 0 && (st.st_mode & 077) != 0)
-		config_errors_add(warns, "tls.key: '%s' is readable by group or others (mode %04o); "
-		    "chmod 600 it", cfg->tls.key, (unsigned)(st.st_mode & 07777));
+	if (stat(cfg->tls.key, &st) == 0 && key_too_open(&st, cfg->user))
+		config_errors_add(warns, "tls.key: '%s' is readable by others than root and "
+		    "the group of user '%s' (mode %04o); chmod 600 it, or chgrp it to that group "
+		    "and chmod 640", cfg->tls.key, cfg->user, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 
 #include "deliver.h"
+#include "clock.h"
 #include "log.h"
 #include "msgid.h"
 #include "protocol.h"
@@ -52,15 +53,6 @@ on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void

@@ -336,11 +336,14 @@ MTLSD_N=0
 # mtlsd_config KEY=VALUE...: print a test configuration.  Keys: allow_cn
 # (the inside of the libconfig list), crl, min_version, user, certificate,
 # key, client_ca, listen, the limits keys (max_workers, max_handshakes,
-# max_per_address, handshake_timeout, idle_timeout, max_message_size) and
-# extra (raw text appended).
+# max_per_address, handshake_timeout, idle_timeout, max_message_size,
+# handshake_processes, max_failures), tls_extra and allow_extra (raw
+# settings inside the tls and allow groups, e.g.
+# allow_extra='sha256 = [ "..." ];') and extra (raw text appended).
 mtlsd_config()
 {
 	local allow_cn='"alice"' crl= min_version= user= extra= limits= kv k v
+	local tls_extra= allow_extra=
 	# Tests fail handshakes from 127.0.0.1 on purpose: no slowing down
 	# unless a test asks for it (max_failures=N).
 	local max_failures=0
@@ -364,9 +367,11 @@ mtlsd_config()
 		client_ca) client_ca=$v ;;
 		listen) listen=$v ;;
 		extra) extra=$v ;;
+		tls_extra) tls_extra=$v ;;
+		allow_extra) allow_extra=$v ;;
 		max_failures) max_failures=$v ;;
 		max_workers|max_handshakes|max_per_address|handshake_timeout|\
-		idle_timeout|max_message_size)
+		idle_timeout|max_message_size|handshake_processes)
 			limits="$limits  $k = $v;"$'\n' ;;
 		*) hard_error "mtlsd_config: unknown key $k" ;;
 		esac
@@ -385,9 +390,15 @@ mtlsd_config()
 	if [ -n "$min_version" ]; then
 		echo "  min_version = \"$min_version\";"
 	fi
+	if [ -n "$tls_extra" ]; then
+		echo "  $tls_extra"
+	fi
 	echo "};"
 	echo "allow: {"
 	echo "  cn = [ $allow_cn ];"
+	if [ -n "$allow_extra" ]; then
+		echo "  $allow_extra"
+	fi
 	echo "};"
 	limits="$limits  max_failures = $max_failures;"$'\n'
 	if [ -n "$limits" ]; then

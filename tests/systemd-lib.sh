@@ -53,7 +53,7 @@ SD_NET=
 SD_UNSHARE=
 SD_CG=
 SD_DIR=$T/ns
-# The guest's PID 1, as seen from the host, through /proc/PID/root.
+# /proc/SD_PID/root: the guest's file system, seen from the host.
 SD_ROOT=
 
 # Units masked in the guest: kernel, clock, devices, hardware, logins and
@@ -142,12 +142,6 @@ sd_net()
 	$SD_NET "$@"
 }
 
-# sd_sh SCRIPT: run a shell script inside the guest.
-sd_sh()
-{
-	sd sh -c "$1"
-}
-
 # ---- boot and teardown ------------------------------------------------------
 
 # sd_write_setup FILE: the script that runs as PID 1 of the namespaces
@@ -193,6 +187,13 @@ rm -f /etc/mtlsd.conf
 rm -rf /etc/mtlsd /etc/systemd/system/mtlsd.* /usr/local/lib/systemd/system/mtlsd.*
 rm -f /etc/sysusers.d/mtlsd.conf /etc/tmpfiles.d/mtlsd.conf \
     /usr/local/lib/sysusers.d/mtlsd.conf /usr/local/lib/tmpfiles.d/mtlsd.conf
+# A sanitizer build: LeakSanitizer needs ptrace, which the unit's
+# SystemCallFilter= refuses; ASan and UBSan still run.
+if grep -qa __asan_init "$B/src/mtlsd"; then
+	mkdir -p /etc/systemd/system/mtlsd.service.d
+	printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
+	    >/etc/systemd/system/mtlsd.service.d/sanitizers.conf
+fi
 # A persistent journal, read from outside through /proc/PID/root.
 mkdir -p /var/log/journal
 
@@ -239,7 +240,7 @@ for p in /proc/sys /proc/sysrq-trigger; do
 done
 
 exec env -i container=unshare PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-    "$SD_SYSTEMD" --log-target=console --show-status=no
+    "$SD_SYSTEMD" --show-status=no
 EOF
 }
 
@@ -325,7 +326,10 @@ sd_show_boot_log()
 sd_teardown()
 {
 	local i
-	if [ -n "$SD_PID" ]; then
+	# SD_PID is unshare's child, unless it died and its PID was reused.
+	if [ -n "$SD_PID" ] && [ -n "$SD_UNSHARE" ] &&
+	    [ "$(ps -o ppid= -p "$SD_PID" 2>/dev/null | tr -d ' ')" = "$SD_UNSHARE" ]
+	then
 		kill -KILL "$SD_PID" 2>/dev/null || true
 	fi
 	if [ -n "$SD_UNSHARE" ]; then
@@ -353,6 +357,15 @@ sd_cleanup()
 	local rc=$?
 	set +e
 	trap - ERR
+	# A sanitizer report from mtlsd (its stderr is in the journal).
+	if [ "$rc" = 0 ] && [ -n "$SD_PID" ] &&
+	    sd journalctl -q -a -t mtlsd -o cat 2>/dev/null |
+	    grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' >"$T/san"
+	then
+		echo "FAIL: a sanitizer report from mtlsd:" >&2
+		head -n 20 "$T/san" >&2
+		rc=1
+	fi
 	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -n "$SD_PID" ]; then
 		echo "---- guest: systemctl status mtlsd ----"
 		sd systemctl --no-pager -l status 'mtlsd*' 2>&1 | tail -n 30
@@ -432,14 +445,18 @@ sd_mainpid()
 	sd systemctl show -P MainPID mtlsd.service
 }
 
-# sd_unit_journal FILE KEY=VALUE...: the mtlsd.service entries of
-# "journalctl -u mtlsd" that carry all the pairs, in export format, into
-# FILE.
+# sd_unit_journal FILE KEY=VALUE...: the entries of "journalctl -u mtlsd"
+# that carry all the pairs, in export format, into FILE.  Beware: journald
+# reads _SYSTEMD_UNIT (what -u matches) from /proc/PID when it processes
+# an entry; an entry from a worker that has exited by then has no
+# _SYSTEMD_UNIT (nor _COMM, _CMDLINE) and "journalctl -u" does not show it,
+# while "journalctl -t mtlsd" (SYSLOG_IDENTIFIER) always does.
 sd_unit_journal()
 {
 	local f=$1
 	shift
-	sd journalctl -q -a -o export -u mtlsd.service "$@" >"$f" 2>/dev/null || true
+	sd journalctl -q -a -o export -u mtlsd.service "$@" >"$f" 2>/dev/null ||
+	    true
 }
 
 # sd_session_open ID NAME [ADDRESS]: an interactive MTLS/1 session as NAME
@@ -501,11 +518,12 @@ sd_loop_stop()
 }
 
 # sd_expect_delivered FILE: every message of an sd_send_loop FILE that got
-# an OK (and an id) is in the journal, from mtlsd.service.
+# an OK (and an id) is in the guest's journal ("journalctl -t mtlsd": a
+# worker's entries can lack _SYSTEMD_UNIT, see sd_unit_journal).
 sd_expect_delivered()
 {
 	local n id rc
-	sd journalctl -q -a -u mtlsd.service -o cat \
+	sd journalctl -q -a -t mtlsd -o cat \
 	    --output-fields=MTLS_MSG_ID MTLS_EVENT=message >"$T/ids" 2>&1 || true
 	while read -r n rc id; do
 		[ "$rc" = 0 ] || continue

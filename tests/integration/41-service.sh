@@ -29,16 +29,27 @@ id=$(cat "$T/out")
 [[ $id =~ ^[0-9A-Z]{26}$ ]] || fail "send printed '$id', not a message id"
 expect_event MTLS_EVENT=message MTLS_MSG_ID="$id" MTLS_PEER_CN=alice \
     MTLS_MSG="hello from systemd" MTLS_MSG_SIZE=18
-sd_unit_journal "$T/unit" MTLS_MSG_ID="$id"
+sd_expect 0 journalctl -q -a -o export -t mtlsd MTLS_MSG_ID="$id"
 for kv in MTLS_EVENT=message MTLS_PEER_CN=alice "MTLS_MSG=hello from systemd" \
-    MTLS_MSG_SIZE=18 _SYSTEMD_UNIT=mtlsd.service; do
-	grep -aqx -- "$kv" "$T/unit" ||
-	    fail "journalctl -u mtlsd: the message entry has no $kv"
+    MTLS_MSG_SIZE=18 SYSLOG_IDENTIFIER=mtlsd; do
+	grep -aqx -- "$kv" "$T/out" ||
+	    fail "journalctl -t mtlsd: the message entry has no $kv"
 done
 for k in MTLS_CONN_ID MTLS_PEER_SHA256 MESSAGE_ID MESSAGE PRIORITY; do
-	grep -aq "^$k=" "$T/unit" ||
-	    fail "journalctl -u mtlsd: the message entry has no $k"
+	grep -aq "^$k=" "$T/out" ||
+	    fail "journalctl -t mtlsd: the message entry has no $k"
 done
+info "journalctl -u mtlsd shows the master's start entry and the message"
+sd_unit_journal "$T/unit" MTLS_EVENT=start
+grep -aqx 'MTLS_EVENT=start' "$T/unit" ||
+    fail "journalctl -u mtlsd has no MTLS_EVENT=start entry"
+sd_unit_journal "$T/unit" MTLS_MSG_ID="$id"
+if ! grep -aqx 'MTLS_EVENT=message' "$T/unit"; then
+	# The entry is there (above) but journald could not attribute it to
+	# the unit: the worker had exited before journald read /proc/PID.
+	info "WARNING: journalctl -u mtlsd does not show message $id:" \
+	    "journald found no _SYSTEMD_UNIT for the worker's entry"
+fi
 expect_exit 77 $SD_CTL $(as bob) send hi
 expect_event MTLS_EVENT=rejected MTLS_REASON=cn_not_allowed MTLS_PEER_CN=bob
 
