@@ -62,6 +62,14 @@ int log_event_(const char *file, int line, const char *func, int prio, enum log_
 #define log_error(...)	 ((void)log_event(LOG_ERR, EV_ERROR, NULL, NULL, 0, __VA_ARGS__))
 #define log_warning(...) ((void)log_event(LOG_WARNING, EV_ERROR, NULL, NULL, 0, __VA_ARGS__))
 
+/*
+ * Wait (at most timeout_ms) until journald has read every entry we sent.
+ * A process that exits right after logging otherwise leaves entries that
+ * journald can no longer attribute to its unit (no _SYSTEMD_UNIT, so
+ * `journalctl -u` misses them).  Workers call it before exiting.
+ */
+void log_flush(unsigned timeout_ms);
+
 /* The OpenSSL error queue, drained into one line of buf. Returns buf. */
 char *log_ssl_errors(char *buf, size_t n);
 

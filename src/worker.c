@@ -28,6 +28,7 @@
 
 #define WORKER_RBUF	16384
 #define WORKER_CLOSE_MS	2000	/* bound on the final close_notify exchange */
+#define WORKER_FLUSH_MS	200	/* bound on waiting for journald to read our entries */
 #define WORKER_DRAIN_MAX (256 * 1024)	/* unread bytes we swallow before closing */
 
 static volatile sig_atomic_t stop_requested;
@@ -351,5 +352,6 @@ worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd, const struct peer 
 	if (r < 0 && strcmp(w.end, "tls_error") == 0 && r == -ETIMEDOUT)
 		w.end = "idle_timeout";
 	say_goodbye(&w);
+	log_flush(WORKER_FLUSH_MS);
 	_exit(0);
 }
