@@ -75,6 +75,7 @@ struct hs {
 	struct scoreboard *sb;		/* shared with every handshake process */
 	int sb_slot;
 	bool retiring;			/* a reload replaced us: no new connections */
+	bool released;			/* retired and our scoreboard slot given back */
 	bool stopping;
 	uint64_t stop_deadline;
 };
@@ -141,7 +142,7 @@ conn_close(struct hs *hs, struct conn *c, bool handed_over)
  */
 static void
 log_rejected(struct hs *hs, const struct peer *p, const struct addr_key *k, const char *reason,
-    const char *message)
+    bool slowed, const char *message)
 {
 	unsigned long suppressed;
 	char n[24];
@@ -151,7 +152,7 @@ log_rejected(struct hs *hs, const struct peer *p, const struct addr_key *k, cons
 	};
 
 	sb_count_rejected(hs->sb);
-	if (!penalty_log(&hs->pen, k, now_ms(), &suppressed))
+	if (!(slowed ? penalty_log_slowed : penalty_log)(&hs->pen, k, now_ms(), &suppressed))
 		return;
 	snprintf(n, sizeof(n), "%lu", suppressed);
 	(void)log_event(LOG_NOTICE, EV_REJECTED, p, f, suppressed > 0 ? 2 : 1, "%s%s%s%s",
@@ -171,7 +172,7 @@ reject(struct hs *hs, struct conn *c, const char *reason, const char *detail)
 	    log_escape(detail, (size_t)-1, esc, sizeof(esc)),
 	    c->peer.subject[0] ? c->peer.subject : "-", c->peer.issuer[0] ? c->peer.issuer : "-",
 	    c->peer.serial[0] ? c->peer.serial : "-", c->peer.sha256[0] ? c->peer.sha256 : "-");
-	log_rejected(hs, &c->peer, &c->key, reason, message);
+	log_rejected(hs, &c->peer, &c->key, reason, false, message);
 	conn_close(hs, c, false);
 }
 
@@ -328,7 +329,7 @@ handshake_done(struct hs *hs, struct conn *c)
 		    cfg->n_allow_sha256 > 0 ? " and its SHA-256 not in allow.sha256" : "",
 		    c->peer.subject, c->peer.issuer, c->peer.serial, c->peer.sha256);
 		penalty_fail(&hs->pen, &c->key, now_ms());
-		log_rejected(hs, &c->peer, &c->key, "cn_not_allowed", message);
+		log_rejected(hs, &c->peer, &c->key, "cn_not_allowed", false, message);
 		refuse(hs, c, "ERR NOT_AUTHORISED cn=%s\n", c->peer.cn);
 		return;
 	}
@@ -405,7 +406,7 @@ conn_event(struct hs *hs, struct conn *c)
 /* Refused right after accept(), before any TLS: no conn exists yet. */
 static void
 reject_early(struct hs *hs, const struct sockaddr *sa, const struct addr_key *k,
-    const char *reason, const char *detail)
+    const char *reason, bool slowed, const char *detail)
 {
 	char message[512];
 	struct peer p;
@@ -414,7 +415,7 @@ reject_early(struct hs *hs, const struct sockaddr *sa, const struct addr_key *k,
 	p.generation = hs->p->generation;
 	snprintf(message, sizeof(message), "rejected %s port %s: %s (%s)", p.addr, p.port, reason,
 	    detail);
-	log_rejected(hs, &p, k, reason, message);
+	log_rejected(hs, &p, k, reason, slowed, message);
 }
 
 static int
@@ -488,13 +489,13 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 	if (!penalty_admit(&hs->pen, &k, now_ms(), &fails)) {
 		snprintf(detail, sizeof(detail), "%u failed handshakes within %d s: slowed down to "
 		    "one attempt every %d ms", fails, PENALTY_WINDOW_MS / 1000, PENALTY_SLOW_MS);
-		reject_early(hs, sa, &k, "too_many_from_address", detail);
+		reject_early(hs, sa, &k, "too_many_from_address", true, detail);
 	} else if (sb_handshakes(hs->sb) >= lim.hs && !evict_oldest(hs)) {
 		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress", lim.hs);
-		reject_early(hs, sa, &k, "too_many_handshakes", detail);
+		reject_early(hs, sa, &k, "too_many_handshakes", false, detail);
 	} else if (addrcount_get(&hs->addrs, &k) + sb_workers_from(hs->sb, &k) >= lim.per_addr) {
 		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
-		reject_early(hs, sa, &k, "too_many_from_address", detail);
+		reject_early(hs, sa, &k, "too_many_from_address", false, detail);
 	} else if (conn_new(hs, fd, sa) == 0) {
 		return;
 	} else {
@@ -680,6 +681,11 @@ handshake_main(const struct handshake_params *p)
 	for (;;) {
 		if (hs.stopping && (hs.n_kids == 0 || now_ms() >= hs.stop_deadline))
 			finish(&hs);
+		if (hs.retiring && hs.n_conns == 0 && !hs.released) {
+			/* No handshakes left: our slot can serve a newer generation. */
+			sb_hs_release(hs.sb, getpid());
+			hs.released = true;
+		}
 		if (hs.retiring && hs.n_kids == 0 && hs.n_conns == 0)
 			_exit(0);
 		n = epoll_wait(hs.epfd, evs, (int)ELEMENTSOF(evs), next_timeout(&hs));

@@ -8,6 +8,7 @@
  * orphaned by a crashed handshake process are reaped here too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +42,8 @@ struct master {
 	int sigfd;
 	pid_t current[SB_MAX_HS];	/* the current generation's handshake processes */
 	unsigned n_current;		/* how many it should have */
-	pid_t retiring[SB_MAX_HS];	/* older generations still finishing */
+	pid_t *retiring;		/* older generations still finishing */
+	size_t n_retiring, cap_retiring;
 	bool stopping;
 	uint64_t stop_deadline;		/* then remaining workers are killed */
 	bool notify;			/* NOTIFY_SOCKET is set */
@@ -167,18 +169,44 @@ listen_changed(const struct mtlsd_config *a, const struct mtlsd_config *b)
 }
 
 static void
+add_retiring(struct master *m, pid_t pid)
+{
+	pid_t *v;
+
+	if (m->n_retiring == m->cap_retiring) {
+		v = reallocarray(m->retiring, m->cap_retiring * 2 + 16, sizeof(*v));
+		if (v == NULL) {
+			/* Untracked, it still ends with its last worker; only stop is cruder. */
+			log_error("out of memory tracking retired handshake process %d", (int)pid);
+			return;
+		}
+		m->retiring = v;
+		m->cap_retiring = m->cap_retiring * 2 + 16;
+	}
+	m->retiring[m->n_retiring++] = pid;
+}
+
+static bool
+is_retiring(const struct master *m, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_retiring; i++)
+		if (m->retiring[i] == pid)
+			return true;
+	return false;
+}
+
+static void
 retire_current(struct master *m)
 {
-	size_t i, j = 0;
+	size_t i;
 
 	for (i = 0; i < m->n_current; i++) {
 		if (m->current[i] <= 0)
 			continue;
 		(void)kill(m->current[i], SIGUSR1);
-		while (j < SB_MAX_HS && m->retiring[j] != 0)
-			j++;
-		if (j < SB_MAX_HS)
-			m->retiring[j] = m->current[i];
+		add_retiring(m, m->current[i]);
 		m->current[i] = 0;
 	}
 }
@@ -238,9 +266,12 @@ forget_retired(struct master *m, pid_t pid)
 {
 	size_t i;
 
-	for (i = 0; i < SB_MAX_HS; i++)
-		if (m->retiring[i] == pid)
-			m->retiring[i] = 0;
+	for (i = 0; i < m->n_retiring; i++) {
+		if (m->retiring[i] == pid) {
+			m->retiring[i] = m->retiring[--m->n_retiring];
+			return;
+		}
+	}
 }
 
 /* The slot of a current handshake process, or -1. */
@@ -280,6 +311,46 @@ reap(struct master *m)
 	}
 }
 
+/* Is pid a worker of ours: a child of a handshake process we know, or an orphan of ours? */
+static bool
+our_worker(const struct master *m, pid_t pid)
+{
+	char path[64], buf[512], *p;
+	long ppid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, so parse after the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return false;
+	return ppid == (long)getpid() || current_slot(m, (pid_t)ppid) >= 0 ||
+	    is_retiring(m, (pid_t)ppid);
+}
+
+/*
+ * Signal every worker.  The pids come from the scoreboard, which processes
+ * that read the network can write: only our own descendants are signalled,
+ * never an arbitrary pid a compromised process planted there.
+ */
+static void
+signal_workers(struct master *m, int sig)
+{
+	static pid_t pids[SB_MAX_WORKERS];
+	size_t i, n = sb_worker_pids(m->sb, pids, SB_MAX_WORKERS);
+
+	for (i = 0; i < n; i++)
+		if (pids[i] > 1 && our_worker(m, pids[i]))
+			(void)kill(pids[i], sig);
+}
+
 static void
 begin_stop(struct master *m)
 {
@@ -294,11 +365,10 @@ begin_stop(struct master *m)
 	for (i = 0; i < m->n_current; i++)
 		if (m->current[i] > 0)
 			(void)kill(m->current[i], SIGTERM);
-	for (i = 0; i < SB_MAX_HS; i++)
-		if (m->retiring[i] > 0)
-			(void)kill(m->retiring[i], SIGTERM);
+	for (i = 0; i < m->n_retiring; i++)
+		(void)kill(m->retiring[i], SIGTERM);
 	/* Workers whose handshake process died are ours now: tell them too. */
-	sb_signal_workers(m->sb, SIGTERM);
+	signal_workers(m, SIGTERM);
 }
 
 /* Any child left, handshake process or orphaned worker? */
@@ -421,7 +491,7 @@ master_main(struct master_params *mp)
 		if (m.stopping && now_ms() >= m.stop_deadline) {
 			log_warning("workers still running %d s after the stop request; killing them",
 			    STOP_GRACE_SECONDS + 2);
-			sb_signal_workers(m.sb, SIGKILL);
+			signal_workers(&m, SIGKILL);
 			m.stop_deadline = UINT64_MAX;
 		}
 		wait_signal(&m);

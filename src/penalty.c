@@ -99,19 +99,27 @@ bool
 penalty_log(struct penalty *p, const struct addr_key *k, uint64_t now,
     unsigned long *ret_suppressed)
 {
+	(void)k;
+	*ret_suppressed = 0;
+	return global_log(p, now, ret_suppressed);
+}
+
+bool
+penalty_log_slowed(struct penalty *p, const struct addr_key *k, uint64_t now,
+    unsigned long *ret_suppressed)
+{
 	struct penalty_entry *e = lookup(p, k, now, false);
 	unsigned long global = 0;
 
 	*ret_suppressed = 0;
-	if (e != NULL && p->threshold > 0 && e->fails >= p->threshold && e->logged > 0) {
+	if (e != NULL && e->logged > 0) {
 		e->suppressed++;
 		return false;
 	}
 	if (!global_log(p, now, &global))
 		return false;
 	if (e != NULL) {
-		if (p->threshold > 0 && e->fails >= p->threshold)
-			e->logged++;
+		e->logged++;
 		*ret_suppressed = e->suppressed;
 		e->suppressed = 0;
 	}

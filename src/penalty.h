@@ -45,12 +45,16 @@ bool penalty_admit(struct penalty *p, const struct addr_key *k, uint64_t now_ms,
 void penalty_fail(struct penalty *p, const struct addr_key *k, uint64_t now_ms);
 
 /*
- * Should a `rejected` entry about k be written?  Every one is, except: once
- * k is slowed down, one per window; and never more than
- * PENALTY_GLOBAL_BURST per PENALTY_GLOBAL_MS overall.  When true,
- * *ret_suppressed is how many were held back since the last one written.
+ * Should a `rejected` entry about k be written?  penalty_log: yes, unless
+ * PENALTY_GLOBAL_BURST entries were written in this PENALTY_GLOBAL_MS
+ * overall.  penalty_log_slowed, for a connection refused because k is
+ * slowed down: only the first in each window (and within the global cap).
+ * When true, *ret_suppressed is how many were held back since the last one
+ * written, to be mentioned in it.
  */
 bool penalty_log(struct penalty *p, const struct addr_key *k, uint64_t now_ms,
+    unsigned long *ret_suppressed);
+bool penalty_log_slowed(struct penalty *p, const struct addr_key *k, uint64_t now_ms,
     unsigned long *ret_suppressed);
 
 /* Forget addresses idle for a whole window.  Cheap to call often. */

@@ -3,10 +3,16 @@
  * tables with linear probing and backward-shift deletion (no tombstones, so
  * lookups stay short however long the daemon runs): workers by pid, and
  * worker counts by address.  Both have twice the slots they can ever hold.
+ *
+ * Every process that reads the network can write this memory, so nothing
+ * here may let it hurt the (possibly root) master: locks are taken with a
+ * timeout, probe loops are bounded by the table size, and the master
+ * verifies any pid it reads from here before signalling it (master.c).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
-#include <signal.h>
+#include <time.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +21,8 @@
 
 #define WORKER_SLOTS	(2 * SB_MAX_WORKERS)	/* power of two */
 #define ADDR_SLOTS	(2 * SB_MAX_WORKERS)
+#define LOCK_TIMEOUT_S	1
+#define NOT_FOUND	((size_t)-1)		/* a corrupt table: no free slot */
 
 struct sb_worker {
 	pid_t pid;			/* 0: free */
@@ -40,12 +48,20 @@ struct scoreboard {
 	struct sb_addr atab[ADDR_SLOTS];
 };
 
-static void
+/* false when the lock could not be had within LOCK_TIMEOUT_S: skip the work. */
+static bool
 lock(struct scoreboard *sb)
 {
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += LOCK_TIMEOUT_S;
+	r = pthread_mutex_timedlock(&sb->lock, &ts);
 	/* A process that died holding the lock left consistent counters. */
-	if (pthread_mutex_lock(&sb->lock) == EOWNERDEAD)
-		(void)pthread_mutex_consistent(&sb->lock);
+	if (r == EOWNERDEAD)
+		r = pthread_mutex_consistent(&sb->lock);
+	return r == 0;
 }
 
 static void
@@ -82,7 +98,8 @@ sb_hs_claim(struct scoreboard *sb, pid_t pid)
 {
 	int i, r = -ENOSPC;
 
-	lock(sb);
+	if (!lock(sb))
+		return -ETIMEDOUT;
 	for (i = 0; i < SB_MAX_HS; i++) {
 		if (sb->hs[i].pid == 0) {
 			sb->hs[i] = (struct sb_hs){ pid, 0 };
@@ -99,7 +116,8 @@ sb_hs_release(struct scoreboard *sb, pid_t pid)
 {
 	int i;
 
-	lock(sb);
+	if (!lock(sb))
+		return;
 	for (i = 0; i < SB_MAX_HS; i++)
 		if (sb->hs[i].pid == pid)
 			sb->hs[i] = (struct sb_hs){ 0, 0 };
@@ -109,9 +127,8 @@ sb_hs_release(struct scoreboard *sb, pid_t pid)
 void
 sb_handshakes_add(struct scoreboard *sb, int slot, int delta)
 {
-	if (slot < 0 || slot >= SB_MAX_HS)
+	if (slot < 0 || slot >= SB_MAX_HS || !lock(sb))
 		return;
-	lock(sb);
 	sb->hs[slot].handshakes += (unsigned)delta;
 	unlock(sb);
 }
@@ -122,7 +139,8 @@ sb_handshakes(struct scoreboard *sb)
 	unsigned n = 0;
 	int i;
 
-	lock(sb);
+	if (!lock(sb))
+		return UINT_MAX;	/* as if full: refuse rather than overrun */
 	for (i = 0; i < SB_MAX_HS; i++)
 		n += sb->hs[i].handshakes;
 	unlock(sb);
@@ -140,11 +158,12 @@ addr_hash(const struct addr_key *k)
 static size_t
 addr_find(const struct scoreboard *sb, const struct addr_key *k)
 {
-	size_t i = addr_hash(k);
+	size_t i = addr_hash(k), n;
 
-	while (sb->atab[i].count != 0 && memcmp(&sb->atab[i].key, k, sizeof(*k)) != 0)
-		i = (i + 1) & (ADDR_SLOTS - 1);
-	return i;	/* the entry, or the free slot where it would go */
+	for (n = 0; n < ADDR_SLOTS; n++, i = (i + 1) & (ADDR_SLOTS - 1))
+		if (sb->atab[i].count == 0 || memcmp(&sb->atab[i].key, k, sizeof(*k)) == 0)
+			return i;	/* the entry, or the free slot where it would go */
+	return NOT_FOUND;
 }
 
 /* Backward-shift deletion for linear probing (Knuth 6.4, algorithm R). */
@@ -153,11 +172,13 @@ addr_delete(struct scoreboard *sb, size_t i)
 {
 	size_t j = i, home;
 
+	size_t n = 0;
+
 	for (;;) {
 		sb->atab[i].count = 0;
 		for (;;) {
 			j = (j + 1) & (ADDR_SLOTS - 1);
-			if (sb->atab[j].count == 0)
+			if (sb->atab[j].count == 0 || ++n >= ADDR_SLOTS)
 				return;
 			home = addr_hash(&sb->atab[j].key);
 			/* Move j back to i unless its home lies cyclically in (i, j]. */
@@ -175,6 +196,8 @@ addr_dec(struct scoreboard *sb, const struct addr_key *k)
 {
 	size_t i = addr_find(sb, k);
 
+	if (i == NOT_FOUND)
+		return;
 	if (sb->atab[i].count > 1)
 		sb->atab[i].count--;
 	else if (sb->atab[i].count == 1)
@@ -184,10 +207,13 @@ addr_dec(struct scoreboard *sb, const struct addr_key *k)
 unsigned
 sb_workers_from(struct scoreboard *sb, const struct addr_key *key)
 {
-	unsigned n;
+	unsigned n = UINT_MAX;	/* unknown: as if at the limit */
+	size_t i;
 
-	lock(sb);
-	n = sb->atab[addr_find(sb, key)].count;
+	if (!lock(sb))
+		return n;
+	if ((i = addr_find(sb, key)) != NOT_FOUND)
+		n = sb->atab[i].count;
 	unlock(sb);
 	return n;
 }
@@ -197,23 +223,24 @@ sb_workers_from(struct scoreboard *sb, const struct addr_key *key)
 static size_t
 pid_find(const struct scoreboard *sb, pid_t pid)
 {
-	size_t i = (size_t)pid & (WORKER_SLOTS - 1);
+	size_t i = (size_t)pid & (WORKER_SLOTS - 1), n;
 
-	while (sb->wtab[i].pid != 0 && sb->wtab[i].pid != pid)
-		i = (i + 1) & (WORKER_SLOTS - 1);
-	return i;
+	for (n = 0; n < WORKER_SLOTS; n++, i = (i + 1) & (WORKER_SLOTS - 1))
+		if (sb->wtab[i].pid == 0 || sb->wtab[i].pid == pid)
+			return i;
+	return NOT_FOUND;
 }
 
 static void
 pid_delete(struct scoreboard *sb, size_t i)
 {
-	size_t j = i, home;
+	size_t j = i, home, n = 0;
 
 	for (;;) {
 		sb->wtab[i].pid = 0;
 		for (;;) {
 			j = (j + 1) & (WORKER_SLOTS - 1);
-			if (sb->wtab[j].pid == 0)
+			if (sb->wtab[j].pid == 0 || ++n >= WORKER_SLOTS)
 				return;
 			home = (size_t)sb->wtab[j].pid & (WORKER_SLOTS - 1);
 			if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
@@ -231,12 +258,13 @@ sb_worker_reserve(struct scoreboard *sb, const struct addr_key *key, unsigned ma
 	size_t i;
 	int r = 0;
 
-	lock(sb);
-	if (sb->workers >= max_workers || sb->workers >= SB_MAX_WORKERS) {
+	if (!lock(sb))
+		return -EBUSY;
+	if (sb->workers >= max_workers || sb->workers >= SB_MAX_WORKERS ||
+	    (i = addr_find(sb, key)) == NOT_FOUND) {
 		r = -EBUSY;
 	} else {
 		sb->workers++;
-		i = addr_find(sb, key);
 		sb->atab[i].key = *key;
 		sb->atab[i].count++;
 	}
@@ -247,7 +275,8 @@ sb_worker_reserve(struct scoreboard *sb, const struct addr_key *key, unsigned ma
 void
 sb_worker_cancel(struct scoreboard *sb, const struct addr_key *key)
 {
-	lock(sb);
+	if (!lock(sb))
+		return;
 	sb->workers--;
 	addr_dec(sb, key);
 	unlock(sb);
@@ -258,10 +287,12 @@ sb_worker_commit(struct scoreboard *sb, pid_t pid, const struct sb_worker_info *
 {
 	size_t i;
 
-	lock(sb);
-	i = pid_find(sb, pid);
-	sb->wtab[i].pid = pid;
-	sb->wtab[i].info = *info;
+	if (!lock(sb))
+		return;
+	if ((i = pid_find(sb, pid)) != NOT_FOUND) {
+		sb->wtab[i].pid = pid;
+		sb->wtab[i].info = *info;
+	}
 	sb->connections++;
 	unlock(sb);
 }
@@ -272,9 +303,10 @@ sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *ret)
 	bool found;
 	size_t i;
 
-	lock(sb);
+	if (!lock(sb))
+		return false;
 	i = pid_find(sb, pid);
-	found = sb->wtab[i].pid == pid;
+	found = i != NOT_FOUND && sb->wtab[i].pid == pid;
 	if (found) {
 		if (ret != NULL)
 			*ret = sb->wtab[i].info;
@@ -286,16 +318,18 @@ sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *ret)
 	return found;
 }
 
-void
-sb_signal_workers(struct scoreboard *sb, int sig)
+size_t
+sb_worker_pids(struct scoreboard *sb, pid_t *out, size_t max)
 {
-	size_t i;
+	size_t i, n = 0;
 
-	lock(sb);
-	for (i = 0; i < WORKER_SLOTS; i++)
+	if (!lock(sb))
+		return 0;
+	for (i = 0; i < WORKER_SLOTS && n < max; i++)
 		if (sb->wtab[i].pid > 0)
-			(void)kill(sb->wtab[i].pid, sig);
+			out[n++] = sb->wtab[i].pid;
 	unlock(sb);
+	return n;
 }
 
 /* ---- statistics ----------------------------------------------------- */
@@ -317,11 +351,13 @@ sb_stats(struct scoreboard *sb, struct sb_stats *ret)
 {
 	unsigned hs = sb_handshakes(sb);
 
-	lock(sb);
-	ret->workers = sb->workers;
+	memset(ret, 0, sizeof(*ret));
+	if (lock(sb)) {
+		ret->workers = sb->workers;
+		ret->connections = sb->connections;
+		unlock(sb);
+	}
 	ret->handshakes = hs;
-	ret->connections = sb->connections;
-	unlock(sb);
 	ret->messages = __atomic_load_n(&sb->messages, __ATOMIC_RELAXED);
 	ret->rejected = __atomic_load_n(&sb->rejected, __ATOMIC_RELAXED);
 }

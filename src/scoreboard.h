@@ -20,7 +20,7 @@
 #include "peer.h"
 
 #define SB_MAX_WORKERS	65536		/* the top of limits.max_workers */
-#define SB_MAX_HS	64		/* handshake processes alive at once */
+#define SB_MAX_HS	256		/* handshake processes with handshakes at once */
 
 struct scoreboard;
 
@@ -42,7 +42,10 @@ struct scoreboard *scoreboard_new(void);
 
 /* A handshake-process slot: returns 0..SB_MAX_HS-1, or -ENOSPC. */
 int sb_hs_claim(struct scoreboard *sb, pid_t pid);
-/* The master, when that process is gone: forget its handshakes. */
+/*
+ * Forget pid's handshakes: the master when that process is gone, or a
+ * retired handshake process itself once its last handshake is over.
+ */
 void sb_hs_release(struct scoreboard *sb, pid_t pid);
 void sb_handshakes_add(struct scoreboard *sb, int slot, int delta);
 
@@ -62,8 +65,11 @@ bool sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *r
 unsigned sb_workers_from(struct scoreboard *sb, const struct addr_key *key);
 unsigned sb_handshakes(struct scoreboard *sb);
 
-/* Send sig to every live worker (the master, stopping: orphans included). */
-void sb_signal_workers(struct scoreboard *sb, int sig);
+/*
+ * Copy up to max worker pids into out; returns how many.  Untrusted: any
+ * process that reads the network can write them (the master checks).
+ */
+size_t sb_worker_pids(struct scoreboard *sb, pid_t *out, size_t max);
 
 void sb_count_message(struct scoreboard *sb);
 void sb_count_rejected(struct scoreboard *sb);

@@ -78,6 +78,7 @@ verify_cb(int ok, X509_STORE_CTX *x)
 		 * it", which mtlsctl explains as a server-side CRL problem.
 		 */
 		if (v->x509_err == X509_V_ERR_UNABLE_TO_GET_CRL ||
+		    v->x509_err == X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER ||
 		    v->x509_err == X509_V_ERR_CRL_HAS_EXPIRED ||
 		    v->x509_err == X509_V_ERR_CRL_NOT_YET_VALID)
 			X509_STORE_CTX_set_error(x, X509_V_ERR_DIFFERENT_CRL_SCOPE);
