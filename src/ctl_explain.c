@@ -1,9 +1,12 @@
 /*
  * ctl_explain.c: turns a failed handshake, read or write into one plain
- * sentence, a hint and a sysexits code.  The server's refusal reasons come
- * from the TLS alert it sent (SPEC: certificate_required, unknown_ca,
- * certificate_expired, certificate_revoked, unsupported_certificate,
- * bad_certificate); ours from the verify callback's record.
+ * sentence, a hint and a sysexits code: the rows of mtlsctl(1) DIAGNOSTICS.
+ * The server's refusal reasons come from the TLS alert it sent (SPEC:
+ * certificate_required, unknown_ca, certificate_expired, certificate_revoked,
+ * unsupported_certificate, bad_certificate; and certificate_unknown, which
+ * mtlsd sends when its CRL cannot vouch for us), read together with our own
+ * certificate and chain (self-signed?  intermediates sent?  how many?) and
+ * the CA names the server advertised; ours from the verify callback's record.
  * Runs in the mtlsctl process only.
  */
 #include "autoconf.h"
@@ -27,6 +30,28 @@
 	"mtlsctl speaks TLS 1.2 and 1.3; the server's tls.min_version or its TLS " \
 	"library must allow one of them"
 
+/*
+ * Intermediate CAs mtlsd follows by default (tls.verify_depth = 3): a chain
+ * of our certificate and more CAs than this, before the root, is refused.
+ */
+#define DEFAULT_VERIFY_DEPTH	3
+
+#define HINT_SELF_SIGNED \
+	"use a certificate issued by a CA in the server's tls.client_ca (mtls-certs " \
+	"client NAME makes one); a self-signed certificate is accepted only when the " \
+	"server's administrator adds it to tls.client_ca"
+#define HINT_TOO_DEEP \
+	"ask the server's administrator to raise tls.verify_depth, or use a " \
+	"certificate from a CA nearer to the root"
+#define HINT_CRL \
+	"the server's administrator must refresh tls.crl (mtls-certs crl), then " \
+	"reload mtlsd"
+#define HINT_CLOCKS	"check the clocks of both machines (date -u)"
+/* %s: server_ca_names() */
+#define HINT_OTHER_CA_FMT \
+	"use a certificate from a CA in the server's tls.client_ca%s, or ask its " \
+	"administrator to add your CA there"
+
 static const char *const phase_doing[_CTL_PHASE_MAX] = {
 	[CTL_PHASE_HANDSHAKE] = "during the TLS handshake",
 	[CTL_PHASE_GREETING] = "before greeting us",
@@ -34,52 +59,190 @@ static const char *const phase_doing[_CTL_PHASE_MAX] = {
 	[CTL_PHASE_REPLY] = "before answering",
 };
 
-/* Our own certificate's issuer, for "the server does not accept ...". */
+/* Our certificate and how many intermediate CAs we send after it. */
+static X509 *
+own_cert(struct ctl_conn *c, STACK_OF(X509) **ret_chain, int *ret_n_ca)
+{
+	STACK_OF(X509) *chain = NULL;
+	int i, n = 0;
+
+	(void)SSL_get0_chain_certs(c->ssl, &chain);
+	for (i = 0; i < sk_X509_num(chain); i++)
+		if (X509_self_signed(sk_X509_value(chain, i), 0) != 1)
+			n++;
+	ERR_clear_error();
+	*ret_chain = chain;
+	*ret_n_ca = n;
+	return SSL_get_certificate(c->ssl);
+}
+
+/*
+ * Is x's issuer a root in our CA store (--ca, or the system's)?  Then the
+ * server does not trust that root.  Otherwise it may be an intermediate CA
+ * we should send: OpenSSL sends the ones it finds in our store by itself.
+ */
+static bool
+issuer_is_known_root(struct ctl_conn *c, X509 *x)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(c->ssl));
+	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
+	X509 *issuer = NULL;
+	bool root = false;
+
+	if (sctx != NULL && X509_STORE_CTX_init(sctx, store, x, NULL) == 1 &&
+	    X509_STORE_CTX_get1_issuer(&issuer, sctx, x) == 1)
+		root = X509_self_signed(issuer, 0) == 1;
+	X509_free(issuer);
+	X509_STORE_CTX_free(sctx);
+	ERR_clear_error();
+	return root;
+}
+
+/* " (it lists 'CN=a', 'CN=b')": the CAs the server asked for, or "". */
 static void
-own_issuer(struct ctl_conn *c, char *buf, size_t size)
+server_ca_names(struct ctl_conn *c, char *buf, size_t size)
+{
+	const STACK_OF(X509_NAME) *names = SSL_get0_peer_CA_list(c->ssl);
+	char name[CTL_TEXT_MAX];
+	size_t used;
+	int i, n = sk_X509_NAME_num(names);
+
+	buf[0] = '\0';
+	if (n <= 0)
+		return;
+	used = (size_t)snprintf(buf, size, " (it lists");
+	for (i = 0; i < n && i < 3 && used < size; i++) {
+		ctl_x509_name(sk_X509_NAME_value(names, i), name, sizeof(name));
+		used += (size_t)snprintf(buf + used, size - used, "%s '%s'",
+		    i > 0 ? "," : "", name);
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "%s)", n > 3 ? ", ..." : "");
+}
+
+/* Unknown CA, and we sent no intermediates: is our issuer one? */
+static int
+explain_untrusted_issuer(struct ctl_conn *c, X509 *x)
+{
+	char issuer[CTL_TEXT_MAX], names[CTL_TEXT_MAX], hint[3 * CTL_TEXT_MAX];
+
+	ctl_x509_name(X509_get_issuer_name(x), issuer, sizeof(issuer));
+	server_ca_names(c, names, sizeof(names));
+	if (issuer_is_known_root(c, x))
+		snprintf(hint, sizeof(hint), HINT_OTHER_CA_FMT, names);
+	else
+		snprintf(hint, sizeof(hint), "your certificate file has no intermediate CA: if "
+		    "'%s' is one, put the intermediates after your certificate in --cert; if it "
+		    "is a root CA, " HINT_OTHER_CA_FMT, issuer, names);
+	return ctl_fail(EX_NOPERM, hint, "the server does not accept your certificate's "
+	    "issuer ('%s')", issuer);
+}
+
+/* Unknown CA, and we sent intermediates: the root they lead to is not trusted. */
+static int
+explain_untrusted_chain(struct ctl_conn *c, STACK_OF(X509) *chain)
+{
+	char root[CTL_TEXT_MAX], names[CTL_TEXT_MAX], hint[2 * CTL_TEXT_MAX];
+	X509 *top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+
+	ctl_x509_name(X509_get_issuer_name(top), root, sizeof(root));
+	server_ca_names(c, names, sizeof(names));
+	snprintf(hint, sizeof(hint), HINT_OTHER_CA_FMT, names);
+	return ctl_fail(EX_NOPERM, hint, "the server does not accept the root CA your "
+	    "certificate chain leads to ('%s')", root);
+}
+
+/* Alert unknown_ca: which of our CAs, and what to do about it. */
+static int
+explain_unknown_ca(struct ctl_conn *c)
+{
+	STACK_OF(X509) *chain;
+	X509 *x;
+	int n_ca;
+
+	if ((x = own_cert(c, &chain, &n_ca)) == NULL)
+		return ctl_fail(EX_NOPERM, HINT_SERVER_LOG, "the server does not accept "
+		    "your certificate's issuer (unknown_ca)");
+	if (n_ca > DEFAULT_VERIFY_DEPTH)
+		return ctl_fail(EX_NOPERM, HINT_TOO_DEEP, "the server does not accept your "
+		    "certificate chain: it holds %d intermediate CAs, and mtlsd follows at "
+		    "most %d unless its tls.verify_depth is raised", n_ca,
+		    DEFAULT_VERIFY_DEPTH);
+	if (X509_self_signed(x, 0) == 1)
+		return ctl_fail(EX_NOPERM, HINT_SELF_SIGNED, "the server does not accept your "
+		    "certificate: it is self-signed, not issued by a CA the server trusts");
+	if (sk_X509_num(chain) > 0)
+		return explain_untrusted_chain(c, chain);
+	return explain_untrusted_issuer(c, x);
+}
+
+/* Our certificate's validity period, as text. */
+static void
+own_dates(struct ctl_conn *c, char *from, char *until, size_t size)
 {
 	X509 *x = SSL_get_certificate(c->ssl);
 
-	buf[0] = '\0';
-	if (x != NULL)
-		ctl_x509_name(X509_get_issuer_name(x), buf, size);
+	ctl_x509_time(x != NULL ? X509_get0_notBefore(x) : NULL, from, size);
+	ctl_x509_time(x != NULL ? X509_get0_notAfter(x) : NULL, until, size);
+}
+
+/* Alerts bad_certificate, certificate_expired: our checks passed here. */
+static int
+explain_bad_cert(struct ctl_conn *c, int reason)
+{
+	char from[64], until[64];
+
+	own_dates(c, from, until, sizeof(from));
+	if (reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED)
+		return ctl_fail(EX_NOPERM, HINT_CLOCKS, "the server says your certificate has "
+		    "expired, but by this machine's clock it is valid until %s", until);
+	return ctl_fail(EX_NOPERM, "your certificate's CN and dates pass mtlsctl's checks: "
+	    HINT_CLOCKS ", and see the server's log (journalctl -u mtlsd) for the rule that "
+	    "failed", "the server refused your certificate (bad_certificate): by the server's "
+	    "clock it may not be valid yet (it is valid from %s)", from);
 }
 
 /* The server refused our certificate; reason is the received alert. */
 static int
 explain_cert_alert(struct ctl_conn *c, int reason)
 {
-	char issuer[CTL_TEXT_MAX];
-
 	switch (reason) {
 	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
-		own_issuer(c, issuer, sizeof(issuer));
-		return ctl_fail(EX_NOPERM, "use a certificate issued by a CA in the server's "
-		    "tls.client_ca, or ask its administrator to add your CA there",
-		    "the server does not accept your certificate's issuer ('%s')", issuer);
+		return explain_unknown_ca(c);
 	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
-		return ctl_fail(EX_NOPERM, "your certificate is in date by this machine's clock: "
-		    "check the server's clock, or its CRL may be out of date",
-		    "the server says your certificate has expired");
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+		return explain_bad_cert(c, reason);
 	case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
-		return ctl_fail(EX_NOPERM, "ask your CA for a new certificate",
-		    "the server says your certificate has been revoked");
+		return ctl_fail(EX_NOPERM, "ask for a new one: your CA must issue you a new "
+		    "certificate", "the server says your certificate has been revoked");
 	case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
 		return ctl_fail(EX_NOPERM, "use a certificate with extendedKeyUsage clientAuth "
 		    "(mtls-certs client NAME makes one)",
 		    "the server says your certificate is not fit for client authentication");
-	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
-		return ctl_fail(EX_NOPERM, "its subject must hold exactly one CN of printable "
-		    "UTF-8 (mtls-certs client NAME makes one)",
-		    "the server refused your certificate (bad_certificate)");
 	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
-		return ctl_fail(EX_NOPERM, HINT_SERVER_LOG,
-		    "the server could not verify your certificate (certificate_unknown)");
+		return ctl_fail(EX_NOPERM, HINT_CRL, "the server could not check whether your "
+		    "certificate is revoked: its CRL is missing or out of date");
 	case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
 		return ctl_fail(EX_NOPERM, HINT_SERVER_LOG,
 		    "the server could not verify your key's signature (decrypt_error)");
 	}
 	return -1;
+}
+
+/* No TLS version in common: is this machine's OpenSSL holding us back? */
+static int
+explain_version(struct ctl_conn *c)
+{
+	int max = SSL_get_max_proto_version(c->ssl);
+
+	if (max != 0 && max < TLS1_3_VERSION)
+		return ctl_fail(EX_PROTOCOL, "this machine's OpenSSL configuration (MaxProtocol "
+		    "in openssl.cnf, or $OPENSSL_CONF) stops mtlsctl at TLS 1.2; allow TLS 1.3 "
+		    "there, or ask the server's administrator to lower tls.min_version",
+		    "the server at %s requires a newer TLS version than mtlsctl offered "
+		    "(TLS 1.2 at most)", c->target);
+	return ctl_fail(EX_PROTOCOL, HINT_VERSION,
+	    "the server at %s and mtlsctl have no TLS version in common", c->target);
 }
 
 /* A received alert or a TLS error we know; the exit code, or -1. */
@@ -108,8 +271,7 @@ explain_reason(struct ctl_conn *c, int reason)
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
 	case SSL_R_VERSION_TOO_LOW:
 	case SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY:
-		return ctl_fail(EX_PROTOCOL, HINT_VERSION,
-		    "the server at %s and mtlsctl have no TLS version in common", c->target);
+		return explain_version(c);
 	case SSL_R_WRONG_VERSION_NUMBER:
 	case SSL_R_HTTP_REQUEST:
 	case SSL_R_PACKET_LENGTH_TOO_LONG:

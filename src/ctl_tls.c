@@ -1,6 +1,7 @@
 /*
  * ctl_tls.c: mtlsctl's TLS client context.  Our own certificate and key are
- * checked before any connection, so a problem on our side is reported as
+ * checked before any connection (readable, matching, in date, fit for
+ * clientAuth, one well-formed CN), so a problem on our side is reported as
  * ours (EX_CONFIG) and never as a refusal by the server.  Runs in mtlsctl.
  */
 #include "autoconf.h"
@@ -14,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "authz.h"
 #include "ctl_tls.h"
 #include "ctl_util.h"
 
@@ -188,6 +190,27 @@ check_purpose(X509 *x, const char *path)
 	    "client authentication", path);
 }
 
+/*
+ * The identity rule mtlsd applies (authz_cert_cn): exactly one CN, UTF-8,
+ * no NUL or control character.  Checked here so the fault is called ours.
+ */
+static int
+check_cn(X509 *x, const char *path)
+{
+	char cn[AUTHZ_CN_BUFSZ], subj[CTL_TEXT_MAX];
+	const char *why = NULL;
+
+	if (authz_cert_cn(x, cn, &why) == 0)
+		return 0;
+	ERR_clear_error();
+	ctl_x509_name(X509_get_subject_name(x), subj, sizeof(subj));
+	return ctl_fail(EX_CONFIG, "mtlsd takes who you are from exactly one CN of printable "
+	    "UTF-8 in the subject, without NUL or control characters: get a certificate "
+	    "with one such CN (mtls-certs client NAME makes one)",
+	    "your certificate '%s' cannot name you to mtlsd: %s (subject '%s')", path,
+	    why != NULL ? why : "its CN is malformed", subj);
+}
+
 static void
 show_own(X509 *x, const char *path)
 {
@@ -237,7 +260,8 @@ load_own(SSL_CTX *ctx, const struct ctl_settings *s, bool verbose)
 		ctl_ssl_errors(errs, sizeof(errs));
 		return ctl_fail(EX_CONFIG, NULL, "cannot use your key '%s': %s", s->key, errs);
 	}
-	if ((r = check_dates(x, s->certificate)) != 0 || (r = check_purpose(x, s->certificate)) != 0)
+	if ((r = check_dates(x, s->certificate)) != 0 ||
+	    (r = check_purpose(x, s->certificate)) != 0 || (r = check_cn(x, s->certificate)) != 0)
 		return r;
 	if (verbose)
 		show_own(x, s->certificate);

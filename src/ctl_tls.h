@@ -17,8 +17,8 @@
  * Build the client context: TLS 1.2 or later, no tickets or session cache,
  * the server verified against s->ca (the system store when NULL), and our
  * certificate chain and key, checked: readable, matching, in date, fit for
- * clientAuth.  Returns 0 with *ret_ctx, or a sysexits code after printing
- * the reason (EX_CONFIG for our own files).
+ * clientAuth, one well-formed CN.  Returns 0 with *ret_ctx, or a sysexits
+ * code after printing the reason (EX_CONFIG for our own files).
  */
 int ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx);
 

@@ -498,5 +498,6 @@ master_main(struct master_params *mp)
 	}
 	log_event(LOG_NOTICE, EV_STOP, NULL, NULL, 0, "mtlsd stopped");
 	mp->state = m.state;
+	free(m.retiring);
 	return 0;
 }
