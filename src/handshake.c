@@ -38,7 +38,7 @@
 
 #define EVICT_AFTER_MS 1000	/* a handshake this old may make room for a new one */
 
-enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN };
+enum src_kind { SRC_LISTEN, SRC_SIGNAL, SRC_CONN, SRC_DEAD };
 
 struct src {
 	enum src_kind kind;
@@ -68,6 +68,8 @@ struct hs {
 	struct src sig;
 	struct conn *head, *tail;	/* by deadline */
 	unsigned n_conns;
+	unsigned max_conns;		/* our share of limits.max_handshakes */
+	struct conn *dead;		/* closed, freed after the current epoll batch */
 	pid_t *kids;			/* our workers; at most max_workers */
 	size_t n_kids;
 	struct addrcount addrs;		/* our handshakes in progress, by address */
@@ -133,7 +135,25 @@ conn_close(struct hs *hs, struct conn *c, bool handed_over)
 		(void)epoll_ctl(hs->epfd, EPOLL_CTL_DEL, c->src.fd, NULL);
 	(void)close(c->src.fd);
 	tls_verdict_clear(&c->verdict);
-	free(c);
+	/*
+	 * Events already fetched in this epoll batch may still point here
+	 * (a connection can be closed by another's event: eviction), so the
+	 * memory lives until the batch is done.
+	 */
+	c->src.kind = SRC_DEAD;
+	c->next = hs->dead;
+	hs->dead = c;
+}
+
+static void
+bury_dead(struct hs *hs)
+{
+	struct conn *c;
+
+	while ((c = hs->dead) != NULL) {
+		hs->dead = c->next;
+		free(c);
+	}
 }
 
 /*
@@ -480,7 +500,7 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 {
 	const struct limits_view {
 		unsigned hs, per_addr;
-	} lim = { hs->cfg->limits.max_handshakes, hs->cfg->limits.max_per_address };
+	} lim = { hs->max_conns, hs->cfg->limits.max_per_address };
 	struct addr_key k;
 	char detail[160];
 	unsigned fails;
@@ -490,8 +510,9 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 		snprintf(detail, sizeof(detail), "%u failed handshakes within %d s: slowed down to "
 		    "one attempt every %d ms", fails, PENALTY_WINDOW_MS / 1000, PENALTY_SLOW_MS);
 		reject_early(hs, sa, &k, "too_many_from_address", true, detail);
-	} else if (sb_handshakes(hs->sb) >= lim.hs && !evict_oldest(hs)) {
-		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress", lim.hs);
+	} else if (hs->n_conns >= lim.hs && !evict_oldest(hs)) {
+		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress (%u in this "
+		    "handshake process)", hs->cfg->limits.max_handshakes, lim.hs);
 		reject_early(hs, sa, &k, "too_many_handshakes", false, detail);
 	} else if (addrcount_get(&hs->addrs, &k) + sb_workers_from(hs->sb, &k) >= lim.per_addr) {
 		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
@@ -674,6 +695,12 @@ handshake_main(const struct handshake_params *p)
 	}
 	setup(&hs);
 	hs.pen.threshold = hs.cfg->limits.max_failures;
+	/*
+	 * Each handshake process keeps its own share of max_handshakes and
+	 * evicts its own slowest handshake, so no process can be left full of
+	 * another's silent peers with nothing of its own to evict.
+	 */
+	hs.max_conns = (hs.cfg->limits.max_handshakes + p->n_processes - 1) / p->n_processes;
 	if ((hs.sb_slot = sb_hs_claim(hs.sb, getpid())) < 0) {
 		log_error("handshake process: too many handshake processes alive (%d)", SB_MAX_HS);
 		_exit(1);
@@ -692,15 +719,15 @@ handshake_main(const struct handshake_params *p)
 		for (i = 0; i < n; i++) {
 			struct src *s = evs[i].data.ptr;
 
-			if (s->kind == SRC_SIGNAL) {
+			if (s->kind == SRC_SIGNAL)
 				signal_event(&hs);
-				if (hs.stopping)
-					break;	/* the rest of evs may point to freed connections */
-			} else if (s->kind == SRC_LISTEN && !hs.stopping)
+			else if (s->kind == SRC_LISTEN && !hs.stopping)
 				accept_all(&hs, s->fd);
 			else if (s->kind == SRC_CONN)
 				conn_event(&hs, (struct conn *)s);
 		}
+		bury_dead(&hs);
 		expire(&hs);
+		bury_dead(&hs);
 	}
 }

@@ -21,6 +21,7 @@ struct handshake_params {
 	const int *listen_fds;
 	size_t n_listen;
 	unsigned generation;
+	unsigned n_processes;		/* handshake processes in this generation */
 	struct privs privs;
 	struct scoreboard *sb;
 };

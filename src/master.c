@@ -87,6 +87,7 @@ spawn_handshake(struct master *m, unsigned slot)
 		.listen_fds = m->mp->listen_fds,
 		.n_listen = m->mp->n_listen,
 		.generation = m->state->generation,
+		.n_processes = m->n_current,
 		.privs = m->state->privs,
 		.sb = m->sb,
 	};
