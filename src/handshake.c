@@ -255,9 +255,12 @@ worker_detach(struct hs *hs, struct conn *mine)
 	for (i = 0; i < hs->p->n_listen; i++)
 		(void)close(hs->listeners[i].fd);
 	(void)close(hs->sig.fd);
-	free(hs->kids);
-	addrcount_clear(&hs->addrs);
-	penalty_clear(&hs->pen);
+	/*
+	 * The parent's bookkeeping (children, per-address counts, failures)
+	 * is left alone: it holds nothing secret, and every page a worker
+	 * writes becomes its own copy, so clearing it would only cost memory
+	 * per connection.
+	 */
 	ticketkeys_forget();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
