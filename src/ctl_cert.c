@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "ctl_cert.h"
+#include "ctl_tls.h"
 #include "ctl_net.h"
 #include "ctl_util.h"
 
@@ -104,36 +105,6 @@ client_cert_cb(SSL *ssl, X509 **ret_x509, EVP_PKEY **ret_pkey)
 	return 0;
 }
 
-static int
-load_ca(SSL_CTX *ctx, const char *ca)
-{
-	char errs[CTL_TEXT_MAX];
-	struct stat st;
-	FILE *f;
-	int r;
-
-	if (ca == NULL) {
-		if (SSL_CTX_set_default_verify_paths(ctx) == 1)
-			return 0;
-		ctl_ssl_errors(errs, sizeof(errs));
-		return ctl_fail(EX_CONFIG, "give --ca FILE", "cannot load the system's CA "
-		    "store: %s", errs);
-	}
-	if (stat(ca, &st) == 0 && S_ISDIR(st.st_mode)) {
-		r = SSL_CTX_load_verify_locations(ctx, NULL, ca);
-	} else {
-		if ((f = fopen(ca, "re")) == NULL)
-			return ctl_fail(EX_CONFIG, "check the path given with --ca",
-			    "cannot read the CA file '%s': %s", ca, strerror(errno));
-		fclose(f);
-		r = SSL_CTX_load_verify_locations(ctx, ca, NULL);
-	}
-	if (r == 1)
-		return 0;
-	ctl_ssl_errors(errs, sizeof(errs));
-	return ctl_fail(EX_CONFIG, "--ca must name a PEM file of CA certificates",
-	    "cannot load the CA file '%s': %s", ca, errs);
-}
 
 /* A client context that takes any chain and never sends a certificate. */
 static int
@@ -154,7 +125,7 @@ cert_ctx_new(const char *ca, SSL_CTX **ret_ctx)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_client_cert_cb(ctx, client_cert_cb);
-	if ((r = load_ca(ctx, ca)) != 0)
+	if ((r = ctl_tls_load_ca(ctx, ca)) != 0)
 		return r;
 	*ret_ctx = TAKE_PTR(ctx);
 	return 0;
@@ -179,21 +150,6 @@ fail:
 	ctl_ssl_errors(errs, sizeof(errs));
 	return ctl_fail(EX_SOFTWARE, NULL, "cannot set up TLS for '%s': %s", c->name, errs);
 }
-
-static int
-connect_failed(struct ctl_conn *c, int r, const char *gai, const char *host)
-{
-	if (gai != NULL)
-		return ctl_fail(EX_UNAVAILABLE, "check the server name (-s, or server in the "
-		    "configuration)", "cannot resolve '%s': %s", host, gai);
-	if (r == -ETIMEDOUT)
-		return ctl_fail(EX_UNAVAILABLE, "check the address and port, and any firewall "
-		    "between; -t SECONDS waits longer", "cannot connect to %s: no answer "
-		    "within %u s", c->target, c->timeout);
-	return ctl_fail(EX_UNAVAILABLE, "check the address and port, and that the server "
-	    "is running", "cannot connect to %s: %s", c->target, strerror(-r));
-}
-
 
 /*
  * Drain the OpenSSL error queue: the libssl reason codes into reasons
@@ -310,15 +266,10 @@ cert_fetch(SSL_CTX *ctx, struct cert_session *cs, const char *host, const char *
 {
 	struct ctl_conn *c = &cs->c;
 	const STACK_OF(X509) *chain;
-	const char *gai = NULL;
 	int r;
 
-	snprintf(c->target, sizeof(c->target), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	if ((r = ctl_conn_connect(c, host, port, &gai)) < 0)
-		return connect_failed(c, r, gai, host);
-	if (verbose)
-		ctl_note("connected to %s (%s)", c->target, c->address);
+	if ((r = ctl_conn_open(c, host, port, verbose)) != 0)
+		return r;
 	if ((r = cert_start(ctx, cs)) != 0)
 		return r;
 	if (ctl_conn_handshake(c) == 0) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 
 #include <openssl/err.h>
 
@@ -323,4 +324,37 @@ ctl_conn_shutdown(struct ctl_conn *c)
 	ERR_clear_error();
 	(void)SSL_shutdown(c->ssl);
 	ERR_clear_error();
+}
+
+static int
+connect_failed(struct ctl_conn *c, int r, const char *gai, const char *host)
+{
+	if (gai != NULL)
+		return ctl_fail(EX_UNAVAILABLE, "check the server name (-s, or server in the "
+		    "configuration)", "cannot resolve '%s': %s", host, gai);
+	if (r == -ETIMEDOUT)
+		return ctl_fail(EX_UNAVAILABLE, "check the address and port, and any firewall "
+		    "between; -t SECONDS waits longer", "cannot connect to %s: no answer "
+		    "within %u s", c->target, c->timeout);
+	if (r == -ECONNREFUSED)
+		return ctl_fail(EX_UNAVAILABLE, "is mtlsd running there, on that port? On the "
+		    "server: systemctl status mtlsd", "cannot connect to %s: %s", c->target,
+		    strerror(-r));
+	return ctl_fail(EX_UNAVAILABLE, "check the address and this machine's network",
+	    "cannot connect to %s: %s", c->target, strerror(-r));
+}
+
+int
+ctl_conn_open(struct ctl_conn *c, const char *host, const char *port, bool verbose)
+{
+	const char *gai = NULL;
+	int r;
+
+	snprintf(c->target, sizeof(c->target), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+	    host, port);
+	if ((r = ctl_conn_connect(c, host, port, &gai)) < 0)
+		return connect_failed(c, r, gai, host);
+	if (verbose)
+		ctl_note("connected to %s (%s)", c->target, c->address);
+	return 0;
 }

@@ -68,6 +68,12 @@ int ctl_conn_connect(struct ctl_conn *c, const char *host, const char *port,
 int ctl_conn_handshake(struct ctl_conn *c);
 
 /*
+ * Connect to host:port (c->target set for messages); with verbose, say
+ * where.  0, or the exit code after a plain-words failure on stderr.
+ */
+int ctl_conn_open(struct ctl_conn *c, const char *host, const char *port, bool verbose);
+
+/*
  * Read one line (LF removed, one CR before it removed, NUL-terminated) into
  * line, which must hold CTL_LINE_MAX + 2 bytes.  0, or -1 with c->io set.
  */

@@ -67,8 +67,8 @@ check_readable(const char *path, const char *what, const char *hint)
 	return 0;
 }
 
-static int
-load_ca(SSL_CTX *ctx, const char *ca)
+int
+ctl_tls_load_ca(SSL_CTX *ctx, const char *ca)
 {
 	char errs[CTL_TEXT_MAX];
 	struct stat st;
@@ -288,7 +288,7 @@ ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx)
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_default_passwd_cb(ctx, no_password);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-	if ((r = load_ca(ctx, s->ca)) != 0 || (r = load_own(ctx, s, verbose)) != 0)
+	if ((r = ctl_tls_load_ca(ctx, s->ca)) != 0 || (r = load_own(ctx, s, verbose)) != 0)
 		return r;
 	*ret_ctx = TAKE_PTR(ctx);
 	return 0;

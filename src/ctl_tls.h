@@ -20,6 +20,9 @@
  * clientAuth, one well-formed CN.  Returns 0 with *ret_ctx, or a sysexits
  * code after printing the reason (EX_CONFIG for our own files).
  */
+/* Trust ca (a PEM file or a hashed directory), or the system store when NULL.  0 or exit code. */
+int ctl_tls_load_ca(SSL_CTX *ctx, const char *ca);
+
 int ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx);
 
 /*

@@ -573,38 +573,15 @@ do_quit(struct ctl_conn *c, bool verbose)
 		ctl_note("the server did not say BYE to QUIT (ignored)");
 }
 
-static int
-connect_failed(struct ctl_conn *c, int r, const char *gai, const char *host)
-{
-	if (gai != NULL)
-		return ctl_fail(EX_UNAVAILABLE, "check the server name (-s, or server in the "
-		    "configuration)", "cannot resolve '%s': %s", host, gai);
-	if (r == -ETIMEDOUT)
-		return ctl_fail(EX_UNAVAILABLE, "check the address and port, and any firewall "
-		    "between; -t SECONDS waits longer", "cannot connect to %s: no answer "
-		    "within %u s", c->target, c->timeout);
-	if (r == -ECONNREFUSED)
-		return ctl_fail(EX_UNAVAILABLE, "is mtlsd running there, on that port? On the "
-		    "server: systemctl status mtlsd", "cannot connect to %s: %s", c->target,
-		    strerror(-r));
-	return ctl_fail(EX_UNAVAILABLE, "check the address and this machine's network",
-	    "cannot connect to %s: %s", c->target, strerror(-r));
-}
-
 /* Connect, handshake, greeting; 0 or the exit code. */
 static int
 open_session(SSL_CTX *ctx, struct ctl_conn *c, const char *host, const char *port,
     bool verbose)
 {
-	const char *gai = NULL;
 	int r;
 
-	snprintf(c->target, sizeof(c->target), strchr(host, ':') != NULL ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	if ((r = ctl_conn_connect(c, host, port, &gai)) < 0)
-		return connect_failed(c, r, gai, host);
-	if (verbose)
-		ctl_note("connected to %s (%s)", c->target, c->address);
+	if ((r = ctl_conn_open(c, host, port, verbose)) != 0)
+		return r;
 	if ((r = ctl_tls_start(ctx, c)) != 0)
 		return r;
 	if (ctl_conn_handshake(c) < 0)
