@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -288,7 +289,7 @@ static void
 fork_worker(struct hs *hs, struct conn *c)
 {
 	struct sb_worker_info info = { .key = c->key };
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (sb_worker_reserve(hs->sb, &c->key, hs->cfg->limits.max_workers) < 0) {
 		log_event(LOG_WARNING, EV_ERROR, &c->peer, NULL, 0,
@@ -308,6 +309,13 @@ fork_worker(struct hs *hs, struct conn *c)
 	if (pid == 0) {
 		struct scoreboard *sb = hs->sb;
 
+		/*
+		 * A worker ends with its handshake process (SIGTERM: finish the
+		 * message in progress), so none is ever left for the master to
+		 * find; if that process is already gone, so is this connection.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(0);
 		worker_detach(hs, c);
 		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer, sb);
 	}

@@ -8,7 +8,6 @@
  * orphaned by a crashed handshake process are reaped here too.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 
 #define RESPAWN_DELAY_MS	1000
 #define STATUS_INTERVAL_MS	2000
+#define START_TIMEOUT_MS	10000
 
 struct master {
 	struct master_params *mp;
@@ -45,7 +45,8 @@ struct master {
 	pid_t *retiring;		/* older generations still finishing */
 	size_t n_retiring, cap_retiring;
 	bool stopping;
-	uint64_t stop_deadline;		/* then remaining workers are killed */
+	uint64_t stop_deadline;		/* then handshake processes are killed */
+	uint64_t give_up;		/* then we exit, whatever is left */
 	bool notify;			/* NOTIFY_SOCKET is set */
 	uint64_t watchdog_usec;
 	uint64_t last_spawn, last_status, last_watchdog, last_rotation;
@@ -187,17 +188,6 @@ add_retiring(struct master *m, pid_t pid)
 	m->retiring[m->n_retiring++] = pid;
 }
 
-static bool
-is_retiring(const struct master *m, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < m->n_retiring; i++)
-		if (m->retiring[i] == pid)
-			return true;
-	return false;
-}
-
 static void
 retire_current(struct master *m)
 {
@@ -312,44 +302,17 @@ reap(struct master *m)
 	}
 }
 
-/* Is pid a worker of ours: a child of a handshake process we know, or an orphan of ours? */
-static bool
-our_worker(const struct master *m, pid_t pid)
-{
-	char path[64], buf[512], *p;
-	long ppid;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything, so parse after the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 1, " %*c %ld", &ppid) != 1)
-		return false;
-	return ppid == (long)getpid() || current_slot(m, (pid_t)ppid) >= 0 ||
-	    is_retiring(m, (pid_t)ppid);
-}
-
-/*
- * Signal every worker.  The pids come from the scoreboard, which processes
- * that read the network can write: only our own descendants are signalled,
- * never an arbitrary pid a compromised process planted there.
- */
+/* SIGKILL every handshake process we know (their workers then get SIGTERM). */
 static void
-signal_workers(struct master *m, int sig)
+kill_handshake_processes(struct master *m)
 {
-	static pid_t pids[SB_MAX_WORKERS];
-	size_t i, n = sb_worker_pids(m->sb, pids, SB_MAX_WORKERS);
+	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (pids[i] > 1 && our_worker(m, pids[i]))
-			(void)kill(pids[i], sig);
+	for (i = 0; i < m->n_current; i++)
+		if (m->current[i] > 0)
+			(void)kill(m->current[i], SIGKILL);
+	for (i = 0; i < m->n_retiring; i++)
+		(void)kill(m->retiring[i], SIGKILL);
 }
 
 static void
@@ -361,15 +324,19 @@ begin_stop(struct master *m)
 		return;
 	m->stopping = true;
 	m->stop_deadline = now_ms() + 1000ULL * (STOP_GRACE_SECONDS + 2);
+	m->give_up = m->stop_deadline + 2000;
 	if (m->notify)
 		(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping: letting workers finish");
 	for (i = 0; i < m->n_current; i++)
 		if (m->current[i] > 0)
 			(void)kill(m->current[i], SIGTERM);
+	/*
+	 * Each handshake process stops its own workers.  Workers never outlive
+	 * theirs (PR_SET_PDEATHSIG), so there is nothing else to signal, and
+	 * the master never signals a pid it read from shared memory.
+	 */
 	for (i = 0; i < m->n_retiring; i++)
 		(void)kill(m->retiring[i], SIGTERM);
-	/* Workers whose handshake process died are ours now: tell them too. */
-	signal_workers(m, SIGTERM);
 }
 
 /* Any child left, handshake process or orphaned worker? */
@@ -421,8 +388,10 @@ tick(struct master *m)
 		rotate_ticket_keys(m);
 	next = next < m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS ? next :
 	    m->last_rotation + 1000ULL * TICKET_LIFETIME_SECONDS;
-	if (m->stopping)
+	if (m->stopping) {
 		next = next < m->stop_deadline ? next : m->stop_deadline;
+		next = next < m->give_up ? next : m->give_up;
+	}
 	if (m->watchdog_usec > 0) {
 		wd = m->watchdog_usec / 2000;
 		if (now >= m->last_watchdog + wd) {
@@ -474,6 +443,37 @@ setup(struct master *m)
 	return 0;
 }
 
+/*
+ * Before telling anyone we are ready: every handshake process has dropped
+ * its privileges and set up (it holds a scoreboard slot), or one failed,
+ * which it has logged; then mtlsd fails instead of restarting it forever.
+ */
+static int
+wait_started(struct master *m)
+{
+	uint64_t deadline = now_ms() + START_TIMEOUT_MS;
+	struct pollfd pfd = { .fd = m->sigfd, .events = POLLIN };
+	struct signalfd_siginfo si;
+	unsigned i;
+
+	while (sb_hs_count(m->sb) < m->n_current) {
+		if (now_ms() >= deadline) {
+			log_error("the handshake processes did not start within %d s",
+			    START_TIMEOUT_MS / 1000);
+			return -ETIMEDOUT;
+		}
+		if (poll(&pfd, 1, 20) > 0 && read(m->sigfd, &si, sizeof(si)) == sizeof(si))
+			on_signal(m, (int)si.ssi_signo);
+		for (i = 0; i < m->n_current; i++) {
+			if (m->current[i] == 0) {
+				log_error("a handshake process failed at start; not starting");
+				return -ECHILD;
+			}
+		}
+	}
+	return 0;
+}
+
 int
 master_main(struct master_params *mp)
 {
@@ -484,16 +484,26 @@ master_main(struct master_params *mp)
 		return 1;
 	ticketkeys_attach(m.state->ctx);	/* the keys exist only now */
 	m.n_current = handshake_processes(m.state->cfg);
-	if (spawn_missing(&m) < 0)
+	if (spawn_missing(&m) < 0 || wait_started(&m) < 0) {
+		begin_stop(&m);
+		while (children_left())
+			wait_signal(&m);
+		free(m.retiring);
 		return 1;
+	}
 	log_start(&m);
 	notify_status(&m, "READY=1\n");
 	while (!m.stopping || children_left()) {
 		if (m.stopping && now_ms() >= m.stop_deadline) {
-			log_warning("workers still running %d s after the stop request; killing them",
-			    STOP_GRACE_SECONDS + 2);
-			signal_workers(&m, SIGKILL);
+			log_warning("handshake processes still running %d s after the stop request; "
+			    "killing them", STOP_GRACE_SECONDS + 2);
+			kill_handshake_processes(&m);
 			m.stop_deadline = UINT64_MAX;
+		}
+		if (m.stopping && now_ms() >= m.give_up) {
+			log_warning("exiting with processes left behind; they end with their "
+			    "connections");
+			break;
 		}
 		wait_signal(&m);
 	}

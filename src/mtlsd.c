@@ -18,6 +18,7 @@
 #include "log.h"
 #include "master.h"
 #include "net.h"
+#include "privs.h"
 #include "state.h"
 
 enum mode { MODE_RUN, MODE_TEST, MODE_DUMP };
@@ -109,10 +110,16 @@ static int
 prepare(const struct options *o, struct state **ret)
 {
 	struct config_errors errs = { 0 }, warns = { 0 };
+	char err[512];
 	size_t i;
 	int r;
 
 	r = state_load(o->config, ret, &errs, &warns);
+	if (r == 0 && o->mode == MODE_TEST &&
+	    privs_check(&(*ret)->privs, err, sizeof(err)) < 0) {
+		config_errors_add(&errs, "%s: user: %s", o->config, err);
+		r = -EPERM;
+	}
 	print_lines(&errs, "");
 	if (o->mode != MODE_RUN)
 		print_lines(&warns, "warning: ");

@@ -3,11 +3,13 @@
  * (lookup) and in the handshake process (drop).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "privs.h"
@@ -66,4 +68,36 @@ privs_drop(const struct privs *p, char *err, size_t n)
 		return -errno;
 	}
 	return 0;
+}
+
+int
+privs_check(const struct privs *p, char *err, size_t n)
+{
+	int fds[2], status;
+	ssize_t len;
+	pid_t pid;
+
+	if (!p->drop)
+		return 0;
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(err, n, "cannot test dropping privileges: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		(void)close(fds[0]);
+		if (privs_drop(p, err, n) < 0) {
+			(void)!write(fds[1], err, strlen(err));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	(void)close(fds[1]);
+	len = read(fds[0], err, n - 1);
+	err[len > 0 ? len : 0] = '\0';
+	(void)close(fds[0]);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (err[0] == '\0')
+		snprintf(err, n, "a test of dropping privileges failed");
+	return -EPERM;
 }

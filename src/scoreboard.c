@@ -124,6 +124,20 @@ sb_hs_release(struct scoreboard *sb, pid_t pid)
 	unlock(sb);
 }
 
+unsigned
+sb_hs_count(struct scoreboard *sb)
+{
+	unsigned n = 0;
+	int i;
+
+	if (!lock(sb))
+		return 0;
+	for (i = 0; i < SB_MAX_HS; i++)
+		n += sb->hs[i].pid != 0;
+	unlock(sb);
+	return n;
+}
+
 void
 sb_handshakes_add(struct scoreboard *sb, int slot, int delta)
 {

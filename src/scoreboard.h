@@ -48,6 +48,8 @@ int sb_hs_claim(struct scoreboard *sb, pid_t pid);
  */
 void sb_hs_release(struct scoreboard *sb, pid_t pid);
 void sb_handshakes_add(struct scoreboard *sb, int slot, int delta);
+/* How many handshake processes hold a slot (are set up and serving). */
+unsigned sb_hs_count(struct scoreboard *sb);
 
 /*
  * Reserve a worker place for key before fork(): -EBUSY when max_workers are
@@ -66,8 +68,9 @@ unsigned sb_workers_from(struct scoreboard *sb, const struct addr_key *key);
 unsigned sb_handshakes(struct scoreboard *sb);
 
 /*
- * Copy up to max worker pids into out; returns how many.  Untrusted: any
- * process that reads the network can write them (the master checks).
+ * Copy up to max worker pids into out; returns how many (for tests and
+ * diagnostics).  Untrusted: any process that reads the network can write
+ * them, so the master never acts on them.
  */
 size_t sb_worker_pids(struct scoreboard *sb, pid_t *out, size_t max);
 
