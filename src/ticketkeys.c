@@ -96,9 +96,11 @@ set_hmac(EVP_MAC_CTX *hctx, unsigned char *key)
 }
 
 /*
- * OpenSSL's ticket key callback.  Encrypt: 1.  Decrypt: 1 with the current
- * key, 2 with the previous one (issue a fresh ticket), 0 when the key is
- * unknown (a full handshake follows), -1 on error.
+ * OpenSSL's ticket key callback.  Encrypt: 1.  Decrypt: 2 (resume, and
+ * issue a fresh ticket: a TLS 1.3 client offers each ticket once, and with
+ * 1 OpenSSL would send none on a resumed connection, so every other
+ * connection of a reconnecting client would be a full handshake), 0 when
+ * the key is unknown (a full handshake follows), -1 on error.
  */
 static int
 ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *ectx,
@@ -123,7 +125,7 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *e
 			r = 0;
 		else if (set_hmac(hctx, k->hmac) == 1 &&
 		    EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) == 1)
-			r = k == &cur ? 1 : 2;
+			r = 2;	/* always renew: TLS 1.3 clients use a ticket once */
 	}
 	OPENSSL_cleanse(&cur, sizeof(cur));
 	OPENSSL_cleanse(&prev, sizeof(prev));
