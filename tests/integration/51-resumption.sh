@@ -71,16 +71,22 @@ expect_grep "$T/client" '^New, TLSv1\.3' "s_client's output"
 [ -s "$T/alice.sess" ] || fail "s_client saved no session"
 expect_event MTLS_EVENT=connect MTLS_PEER_CN=alice MTLS_SESSION_REUSED=0
 
-info "the ticket resumes the session"
+info "the ticket resumes the session, and the resumed connection gets a new one"
 n=$(count_connect)
-session alice -sess_in "$T/alice.sess"
+session alice -sess_in "$T/alice.sess" -sess_out "$T/alice.2.sess"
 expect_grep "$T/client" '^Reused, TLSv1\.3' "s_client's output"
+[ "$(tickets)" -ge 1 ] || fail "no new ticket on the resumed connection"
 expect_grep "$T/client" '^MTLS/1 READY alice$' "s_client's output"
 expect_grep "$T/client" '^PONG' "s_client's output"
 expect_event MTLS_EVENT=connect MTLS_PEER_CN=alice MTLS_SESSION_REUSED=1
 [ "$(count_connect)" = $((n + 1)) ] || fail "expected one more connect entry"
 [ "$(event_get MTLS_AUTHZ_RULE MTLS_EVENT=connect MTLS_SESSION_REUSED=1)" = cn ] ||
     fail "the resumed connect entry does not say MTLS_AUTHZ_RULE=cn"
+info "a client that uses each ticket once keeps resuming"
+session alice -sess_in "$T/alice.2.sess" -sess_out "$T/alice.3.sess"
+expect_grep "$T/client" '^Reused, TLSv1\.3' "s_client's output (second resumption)"
+session alice -sess_in "$T/alice.3.sess"
+expect_grep "$T/client" '^Reused, TLSv1\.3' "s_client's output (third resumption)"
 expect_workers 0
 
 info "carol gets a ticket too, while she is still allowed"
