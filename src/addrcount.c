@@ -1,7 +1,5 @@
 /*
- * addrcount.c: a chained hash of remote address -> count (see addrcount.h).
- * Entries exist only while their count is non-zero, so memory follows the
- * number of distinct peers connected now, not ever.
+ * addrcount.c: address keys and their hash (see addrcount.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,12 +8,6 @@
 #include <string.h>
 
 #include "addrcount.h"
-
-struct addrcount_entry {
-	struct addr_key key;
-	unsigned count;
-	struct addrcount_entry *next;
-};
 
 void
 addrcount_key(const struct sockaddr *sa, struct addr_key *ret)
@@ -38,70 +30,4 @@ addrcount_hash(const struct addr_key *k)
 	for (i = 0; i < sizeof(k->b); i++)
 		h = (h ^ k->b[i]) * 16777619u;
 	return h;
-}
-
-static size_t
-bucket(const struct addr_key *k)
-{
-	return addrcount_hash(k) % ADDRCOUNT_BUCKETS;
-}
-
-static struct addrcount_entry **
-find(const struct addrcount *t, const struct addr_key *k)
-{
-	struct addrcount_entry *const *pp = &t->buckets[bucket(k)];
-
-	while (*pp != NULL && memcmp(&(*pp)->key, k, sizeof(*k)) != 0)
-		pp = &(*pp)->next;
-	return (struct addrcount_entry **)pp;
-}
-
-unsigned
-addrcount_get(const struct addrcount *t, const struct addr_key *k)
-{
-	struct addrcount_entry *e = *find(t, k);
-
-	return e != NULL ? e->count : 0;
-}
-
-int
-addrcount_inc(struct addrcount *t, const struct addr_key *k)
-{
-	struct addrcount_entry **pp = find(t, k);
-
-	if (*pp == NULL) {
-		if ((*pp = calloc(1, sizeof(**pp))) == NULL)
-			return -ENOMEM;
-		(*pp)->key = *k;
-	}
-	(*pp)->count++;
-	return 0;
-}
-
-void
-addrcount_dec(struct addrcount *t, const struct addr_key *k)
-{
-	struct addrcount_entry **pp = find(t, k), *e = *pp;
-
-	if (e == NULL)
-		return;
-	if (--e->count == 0) {
-		*pp = e->next;
-		free(e);
-	}
-}
-
-void
-addrcount_clear(struct addrcount *t)
-{
-	struct addrcount_entry *e, *next;
-	size_t i;
-
-	for (i = 0; i < ADDRCOUNT_BUCKETS; i++) {
-		for (e = t->buckets[i]; e != NULL; e = next) {
-			next = e->next;
-			free(e);
-		}
-		t->buckets[i] = NULL;
-	}
 }

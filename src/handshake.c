@@ -73,7 +73,6 @@ struct hs {
 	struct conn *dead;		/* closed, freed after the current epoll batch */
 	pid_t *kids;			/* our workers; at most max_workers */
 	size_t n_kids;
-	struct addrcount addrs;		/* our handshakes in progress, by address */
 	struct penalty pen;		/* failing addresses, log rate limits */
 	struct scoreboard *sb;		/* shared with every handshake process */
 	int sb_slot;
@@ -124,9 +123,10 @@ conn_close(struct hs *hs, struct conn *c, bool handed_over)
 	conn_unlink(hs, c);
 	if (handed_over)
 		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-	addrcount_dec(&hs->addrs, &c->key);
-	if (hs->sb != NULL)
+	if (hs->sb != NULL) {
 		sb_handshakes_add(hs->sb, hs->sb_slot, -1);
+		sb_addr_handshake_done(hs->sb, &c->key);
+	}
 	SSL_free(c->ssl);
 	/*
 	 * Deregister explicitly: a worker still holds this socket, and epoll
@@ -165,7 +165,7 @@ static void
 log_rejected(struct hs *hs, const struct peer *p, const struct addr_key *k, const char *reason,
     bool slowed, const char *message)
 {
-	unsigned long suppressed;
+	unsigned long suppressed = 0;
 	char n[24];
 	struct log_field f[2] = {
 		LOG_FIELD("MTLS_REASON", reason),
@@ -449,25 +449,33 @@ reject_early(struct hs *hs, const struct sockaddr *sa, const struct addr_key *k,
 	log_rejected(hs, &p, k, reason, slowed, message);
 }
 
+/*
+ * A new connection, its handshake already counted by sb_addr_admit().  It
+ * owns fd from here: on failure fd is closed and the count given back here,
+ * exactly once.
+ */
 static int
 conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	struct addr_key key;
 	struct conn *c;
 	int one = 1;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	addrcount_key(sa, &key);
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ssl = SSL_new(hs->p->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+		if (c != NULL)
+			SSL_free(c->ssl);
+		free(c);
+		sb_addr_handshake_done(hs->sb, &key);
+		(void)close(fd);
 		return -ENOMEM;
+	}
 	c->src = (struct src){ SRC_CONN, fd };
 	peer_init(&c->peer, sa);
 	c->peer.generation = hs->p->generation;
-	addrcount_key(sa, &c->key);
-	if ((c->ssl = SSL_new(hs->p->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1 ||
-	    addrcount_inc(&hs->addrs, &c->key) < 0) {
-		SSL_free(c->ssl);
-		free(c);
-		return -ENOMEM;
-	}
+	c->key = key;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	tls_verdict_attach(c->ssl, &c->verdict);
 	SSL_set_accept_state(c->ssl);
@@ -525,13 +533,14 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 		snprintf(detail, sizeof(detail), "limits.max_handshakes %u in progress (%u in this "
 		    "handshake process)", hs->cfg->limits.max_handshakes, lim.hs);
 		reject_early(hs, sa, &k, "too_many_handshakes", false, detail);
-	} else if (addrcount_get(&hs->addrs, &k) + sb_workers_from(hs->sb, &k) >= lim.per_addr) {
+	} else if (sb_addr_admit(hs->sb, &k, lim.per_addr, now_ms(),
+	    now_ms() + 1000ULL * (hs->cfg->limits.handshake_timeout + 1)) < 0) {
 		snprintf(detail, sizeof(detail), "limits.max_per_address %u reached", lim.per_addr);
 		reject_early(hs, sa, &k, "too_many_from_address", false, detail);
-	} else if (conn_new(hs, fd, sa) == 0) {
-		return;
 	} else {
-		log_error("cannot set up a connection: out of memory");
+		if (conn_new(hs, fd, sa) < 0)
+			log_error("cannot set up a connection: out of memory");
+		return;
 	}
 	(void)close(fd);
 }

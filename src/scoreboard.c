@@ -29,9 +29,17 @@ struct sb_worker {
 	struct sb_worker_info info;
 };
 
+/*
+ * Connections from one address: served (a worker) or still in a handshake
+ * in any handshake process.  Handshakes are bounded by handshake_timeout,
+ * so once hs_expiry has passed a handshake count can only be a leftover of
+ * a handshake process that died: it is dropped then (self-healing).
+ */
 struct sb_addr {
 	struct addr_key key;
-	unsigned count;			/* 0: free */
+	unsigned count;			/* workers + handshakes; 0: free */
+	unsigned handshakes;
+	uint64_t hs_expiry;		/* CLOCK_MONOTONIC ms */
 };
 
 struct sb_hs {
@@ -205,17 +213,77 @@ addr_delete(struct scoreboard *sb, size_t i)
 	}
 }
 
+/* One worker from k is gone. */
 static void
 addr_dec(struct scoreboard *sb, const struct addr_key *k)
 {
 	size_t i = addr_find(sb, k);
 
-	if (i == NOT_FOUND)
+	if (i == NOT_FOUND || sb->atab[i].count <= sb->atab[i].handshakes)
 		return;
-	if (sb->atab[i].count > 1)
-		sb->atab[i].count--;
-	else if (sb->atab[i].count == 1)
+	if (--sb->atab[i].count == 0)
 		addr_delete(sb, i);
+}
+
+/* The entry for k (created empty if need be), leftover handshakes dropped. */
+static size_t
+addr_get(struct scoreboard *sb, const struct addr_key *k, uint64_t now)
+{
+	size_t i = addr_find(sb, k);
+	struct sb_addr *e;
+
+	if (i == NOT_FOUND)
+		return NOT_FOUND;
+	e = &sb->atab[i];
+	if (e->count == 0) {
+		*e = (struct sb_addr){ .key = *k };
+	} else if (e->handshakes > 0 && now >= e->hs_expiry) {
+		e->count -= e->handshakes;
+		e->handshakes = 0;
+	}
+	return i;	/* may hold count 0: the caller adds to it or leaves it free */
+}
+
+int
+sb_addr_admit(struct scoreboard *sb, const struct addr_key *key, unsigned limit,
+    uint64_t now_ms, uint64_t expiry_ms)
+{
+	struct sb_addr *e;
+	size_t i;
+	int r = -EBUSY;
+
+	if (!lock(sb))
+		return r;
+	if ((i = addr_get(sb, key, now_ms)) != NOT_FOUND) {
+		e = &sb->atab[i];
+		if (e->count < limit) {
+			e->count++;
+			e->handshakes++;
+			if (expiry_ms > e->hs_expiry)
+				e->hs_expiry = expiry_ms;
+			r = 0;
+		} else if (e->count == 0) {
+			addr_delete(sb, i);	/* limit 0: leave no empty entry */
+		}
+	}
+	unlock(sb);
+	return r;
+}
+
+void
+sb_addr_handshake_done(struct scoreboard *sb, const struct addr_key *key)
+{
+	size_t i;
+
+	if (!lock(sb))
+		return;
+	i = addr_find(sb, key);
+	if (i != NOT_FOUND && sb->atab[i].handshakes > 0) {
+		sb->atab[i].handshakes--;
+		if (--sb->atab[i].count == 0)
+			addr_delete(sb, i);
+	}
+	unlock(sb);
 }
 
 unsigned
@@ -227,7 +295,7 @@ sb_workers_from(struct scoreboard *sb, const struct addr_key *key)
 	if (!lock(sb))
 		return n;
 	if ((i = addr_find(sb, key)) != NOT_FOUND)
-		n = sb->atab[i].count;
+		n = sb->atab[i].count - sb->atab[i].handshakes;
 	unlock(sb);
 	return n;
 }
@@ -279,7 +347,8 @@ sb_worker_reserve(struct scoreboard *sb, const struct addr_key *key, unsigned ma
 		r = -EBUSY;
 	} else {
 		sb->workers++;
-		sb->atab[i].key = *key;
+		if (sb->atab[i].count == 0)
+			sb->atab[i] = (struct sb_addr){ .key = *key };
 		sb->atab[i].count++;
 	}
 	unlock(sb);

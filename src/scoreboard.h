@@ -14,6 +14,7 @@
 #define MTLSD_SCOREBOARD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "addrcount.h"
@@ -62,6 +63,18 @@ void sb_worker_cancel(struct scoreboard *sb, const struct addr_key *key);
 
 /* A reaped pid: true (and *ret filled) if it was a worker. */
 bool sb_worker_exited(struct scoreboard *sb, pid_t pid, struct sb_worker_info *ret);
+
+/*
+ * limits.max_per_address across every handshake process: admit a new
+ * connection from key if its connections (served, or in a handshake in any
+ * handshake process) are below limit, and count its handshake, which must
+ * be over by expiry_ms (CLOCK_MONOTONIC).  0, or -EBUSY.  Every admitted
+ * handshake ends with sb_addr_handshake_done(), whether a worker took it
+ * over (sb_worker_reserve counted that) or it was closed.
+ */
+int sb_addr_admit(struct scoreboard *sb, const struct addr_key *key, unsigned limit,
+    uint64_t now_ms, uint64_t expiry_ms);
+void sb_addr_handshake_done(struct scoreboard *sb, const struct addr_key *key);
 
 /* Workers alive for key; handshakes in progress everywhere. */
 unsigned sb_workers_from(struct scoreboard *sb, const struct addr_key *key);

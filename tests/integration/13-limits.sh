@@ -66,11 +66,10 @@ fi
 expect_exit 0 $CTL $(as alice) ping
 stop_mtlsd
 
-# One handshake process: both limits count handshakes per handshake
-# process (mtlsd.conf(5)); with several, which one accepts is the kernel's.
+# max_per_address holds across handshake processes: two of them here.
 info "max_per_address"
 start_mtlsd allow_cn='"alice"' handshake_timeout=60 max_per_address=2 \
-    max_handshakes=100 handshake_processes=1
+    max_handshakes=100 handshake_processes=2
 raw_peer a silent
 pa=$PEER_PID
 raw_peer b stalled
@@ -86,6 +85,8 @@ wait_for eval 'timeout 5 $CTL $(as alice) ping >/dev/null 2>&1' ||
 drop_peers "$pb"
 stop_mtlsd
 
+# One handshake process: max_handshakes is split between them
+# (mtlsd.conf(5)), and which one accepts a connection is the kernel's.
 info "max_handshakes"
 start_mtlsd allow_cn='"alice"' handshake_timeout=60 max_handshakes=2 \
     max_per_address=100 handshake_processes=1

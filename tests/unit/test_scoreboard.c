@@ -545,6 +545,70 @@ worker_pids__every_live_worker(void **state)
 	}
 }
 
+/* ---- max_per_address across handshake processes ---------------------- */
+
+static void
+addr_admit__limit__counts_handshakes_and_workers(void **state)
+{
+	struct scoreboard *sb = new_sb();
+	struct addr_key k = key_n(7), other = key_n(8);
+
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), 0);
+	/* One handshake becomes a worker: still counts against the limit. */
+	assert_int_equal(sb_worker_reserve(sb, &k, 100), 0);
+	sb_addr_handshake_done(sb, &k);
+	assert_int_equal(sb_workers_from(sb, &k), 1);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), -EBUSY);
+	assert_int_equal(sb_addr_admit(sb, &other, 3, 1000, 5000), 0);
+	/* A handshake ends: room for one more. */
+	sb_addr_handshake_done(sb, &k);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 5000), -EBUSY);
+}
+
+/* A handshake process that died left its counts: they lapse at expiry. */
+static void
+addr_admit__expired_handshakes__dropped(void **state)
+{
+	struct scoreboard *sb = new_sb();
+	struct addr_key k = key_n(9);
+
+	assert_int_equal(sb_worker_reserve(sb, &k, 100), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1000, 2000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 1500, 3000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 2500, 4000), -EBUSY);
+	/* Past the latest expiry: only the worker still counts. */
+	assert_int_equal(sb_addr_admit(sb, &k, 3, 3000, 6000), 0);
+	assert_int_equal(sb_workers_from(sb, &k), 1);
+	/* A late "done" for a lapsed handshake cannot take the worker's count. */
+	sb_addr_handshake_done(sb, &k);
+	sb_addr_handshake_done(sb, &k);
+	assert_int_equal(sb_workers_from(sb, &k), 1);
+	assert_int_equal(sb_addr_admit(sb, &k, 2, 3000, 6000), 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 2, 3000, 6000), -EBUSY);
+}
+
+/* Counts seen from another process (a handshake process of its own). */
+static void
+addr_admit__across_fork__shared(void **state)
+{
+	struct scoreboard *sb = new_sb();
+	struct addr_key k = key_n(10);
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(sb_addr_admit(sb, &k, 2, 1000, 9000) == 0 &&
+		    sb_addr_admit(sb, &k, 2, 1000, 9000) == 0 ? 0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(sb_addr_admit(sb, &k, 2, 1000, 9000), -EBUSY);
+}
+
 int
 main(void)
 {
@@ -560,6 +624,9 @@ main(void)
 		cmocka_unit_test(stats__messages_rejected_connections),
 		cmocka_unit_test(shared__across_fork__counts_seen),
 		cmocka_unit_test(worker_pids__every_live_worker),
+		cmocka_unit_test(addr_admit__limit__counts_handshakes_and_workers),
+		cmocka_unit_test(addr_admit__expired_handshakes__dropped),
+		cmocka_unit_test(addr_admit__across_fork__shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
