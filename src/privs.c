@@ -73,15 +73,20 @@ privs_drop(const struct privs *p, char *err, size_t n)
 int
 privs_check(const struct privs *p, char *err, size_t n)
 {
-	int fds[2], status;
+	int fds[2], status, e;
 	ssize_t len;
 	pid_t pid;
 
 	if (!p->drop)
 		return 0;
-	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		snprintf(err, n, "cannot test dropping privileges: %s", strerror(errno));
-		return -errno;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		goto fail;
+	if ((pid = fork()) < 0) {
+		e = errno;
+		(void)close(fds[0]);
+		(void)close(fds[1]);
+		errno = e;
+		goto fail;
 	}
 	if (pid == 0) {
 		(void)close(fds[0]);
@@ -100,4 +105,8 @@ privs_check(const struct privs *p, char *err, size_t n)
 	if (err[0] == '\0')
 		snprintf(err, n, "a test of dropping privileges failed");
 	return -EPERM;
+fail:
+	e = errno;
+	snprintf(err, n, "cannot test dropping privileges: %s", strerror(e));
+	return -e;
 }
