@@ -92,7 +92,7 @@ spawn_handshake(struct master *m, unsigned slot)
 		.privs = m->state->privs,
 		.sb = m->sb,
 	};
-	pid_t pid;
+	pid_t pid, master = getpid();
 
 	m->last_spawn = now_ms();
 	pid = fork();
@@ -102,7 +102,9 @@ spawn_handshake(struct master *m, unsigned slot)
 	}
 	if (pid == 0) {
 		(void)close(m->sigfd);
-		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* Stop with the master, even if it died before this line. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
+			_exit(1);
 		handshake_main(&hp);
 	}
 	m->current[slot] = pid;
