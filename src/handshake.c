@@ -485,7 +485,7 @@ conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 	ev.data.ptr = c;
 	if (epoll_ctl(hs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		conn_close(hs, c, false);
-		return -errno;
+		return -ENOMEM;
 	}
 	return 0;
 }
