@@ -233,6 +233,35 @@ reap_workers(struct hs *hs)
 	}
 }
 
+/* In a worker: the handshake state it inherited from others, until forgotten. */
+static struct hs *orphans;
+static struct conn *orphans_mine;
+
+/*
+ * Free (and cleanse) the TLS state of the handshakes that were in progress
+ * when this worker was forked.  The worker calls it once its connection is
+ * a second old: freeing writes to every page of those objects, and each such
+ * page is then copied for this process, which under load cost more than
+ * the handshake itself; a short connection is over before and never pays.
+ */
+static void
+forget_others(void)
+{
+	struct conn *c, *next;
+
+	if (orphans == NULL)
+		return;
+	for (c = orphans->head; c != NULL; c = next) {
+		next = c->next;
+		if (c == orphans_mine)
+			continue;
+		SSL_set_quiet_shutdown(c->ssl, 1);
+		SSL_free(c->ssl);
+		tls_verdict_clear(&c->verdict);
+	}
+	orphans = NULL;
+}
+
 /* In the new worker: drop everything that belongs to other connections. */
 static void
 worker_detach(struct hs *hs, struct conn *mine)
@@ -246,13 +275,14 @@ worker_detach(struct hs *hs, struct conn *mine)
 	hs->epfd = -1;
 	/* Before the loop: closing the others must not uncount them. */
 	hs->sb = NULL;	/* the worker's handshake is not ours to count any more */
+	/* Other connections' sockets go now; their TLS state in forget_others(). */
 	for (c = hs->head; c != NULL; c = next) {
 		next = c->next;
-		if (c == mine)
-			continue;
-		SSL_set_quiet_shutdown(c->ssl, 1);
-		conn_close(hs, c, false);
+		if (c != mine)
+			(void)close(c->src.fd);
 	}
+	orphans = hs;
+	orphans_mine = mine;
 	for (i = 0; i < hs->p->n_listen; i++)
 		(void)close(hs->listeners[i].fd);
 	(void)close(hs->sig.fd);
@@ -317,7 +347,7 @@ fork_worker(struct hs *hs, struct conn *c)
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 			_exit(0);
 		worker_detach(hs, c);
-		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer, sb);
+		worker_main(hs->cfg, c->ssl, c->src.fd, &c->peer, sb, forget_others);
 	}
 	memcpy(info.conn_id, c->peer.conn_id, sizeof(info.conn_id));
 	sb_worker_commit(hs->sb, pid, &info);

@@ -37,6 +37,8 @@ struct worker {
 	const struct mtlsd_config *cfg;
 	const struct peer *peer;
 	struct scoreboard *sb;
+	void (*forget)(void);		/* other connections' state, until called */
+	uint64_t forget_at;
 	SSL *ssl;
 	int fd;
 	sigset_t waitmask;		/* the mask inside ppoll: SIGTERM unblocked */
@@ -68,7 +70,7 @@ wait_io(struct worker *w, int ssl_err)
 {
 	struct pollfd pfd = { .fd = w->fd };
 	struct timespec ts;
-	uint64_t now;
+	uint64_t now, until;
 	int r;
 
 	pfd.events = ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
@@ -76,10 +78,15 @@ wait_io(struct worker *w, int ssl_err)
 		if (w->interruptible && stop_requested)
 			return -ECANCELED;
 		now = now_ms();
+		if (w->forget != NULL && now >= w->forget_at) {
+			w->forget();
+			w->forget = NULL;
+		}
 		if (now >= w->deadline)
 			return -ETIMEDOUT;
-		ts.tv_sec = (time_t)((w->deadline - now) / 1000);
-		ts.tv_nsec = (long)((w->deadline - now) % 1000) * 1000000;
+		until = w->forget != NULL && w->forget_at < w->deadline ? w->forget_at : w->deadline;
+		ts.tv_sec = (time_t)((until - now) / 1000);
+		ts.tv_nsec = (long)((until - now) % 1000) * 1000000;
 		r = ppoll(&pfd, 1, &ts, &w->waitmask);
 		if (r > 0)
 			return 0;
@@ -333,14 +340,15 @@ say_goodbye(struct worker *w)
 
 void
 worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd, const struct peer *peer,
-    struct scoreboard *sb)
+    struct scoreboard *sb, void (*forget_others)(void))
 {
 	static struct worker w;
 	struct log_field f = LOG_FIELD("MTLS_SESSION_REUSED", peer->session_reused > 0 ? "1" : "0");
 	int r;
 
 	w = (struct worker){ .cfg = cfg, .peer = peer, .sb = sb, .ssl = ssl, .fd = fd,
-	    .end = "tls_error" };
+	    .end = "tls_error", .forget = forget_others,
+	    .forget_at = now_ms() + WORKER_FORGET_MS };
 	setup_signals(&w);
 	log_event(LOG_INFO, EV_CONNECT, peer, &f, 1, "%s port %s connected as CN %s with %s %s",
 	    peer->addr, peer->port, peer->cn, peer->version, peer->cipher);

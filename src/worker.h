@@ -13,8 +13,15 @@
 #include "peer.h"
 #include "scoreboard.h"
 
-/* Serve one connection until QUIT, EOF, an error, idle_timeout or SIGTERM; exits. */
+/*
+ * Serve one connection until QUIT, EOF, an error, idle_timeout or SIGTERM;
+ * exits.  forget_others() frees the inherited state of other connections;
+ * the worker calls it once, WORKER_FORGET_MS into its life (unless it has
+ * ended by then).
+ */
 _noreturn_ void worker_main(const struct mtlsd_config *cfg, SSL *ssl, int fd,
-    const struct peer *peer, struct scoreboard *sb);
+    const struct peer *peer, struct scoreboard *sb, void (*forget_others)(void));
+
+#define WORKER_FORGET_MS 1000
 
 #endif
