@@ -103,8 +103,7 @@ static const struct opt_spec opts[] = {
 	{ "limits.max_message_size", OPT_SIZE, OFF(limits.max_message_size),
 	    .def = "1048576", .min = 0, .max = 67108864 },
 	{ "deliver.journal", OPT_BOOL, OFF(deliver.journal), .def = "true" },
-	{ "deliver.spool", OPT_PATH, OFF(deliver.spool),
-	    .unavailable = "spool delivery is not available in this version of mtlsd" },
+	{ "deliver.spool", OPT_PATH, OFF(deliver.spool), .def = NULL },
 	{ "deliver.exec", OPT_ARGV, OFF(deliver.exec), .off_n = OFF(deliver.n_exec),
 	    .unavailable = "exec delivery is not available in this version of mtlsd" },
 };

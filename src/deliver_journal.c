@@ -12,7 +12,7 @@
 
 int
 deliver_journal_put(const struct peer *p, const char *msg_id, const void *data, size_t len,
-    char *err, size_t n)
+    bool with_payload, char *err, size_t n)
 {
 	char size[32];
 	struct log_field f[3];
@@ -22,8 +22,8 @@ deliver_journal_put(const struct peer *p, const char *msg_id, const void *data, 
 	f[0] = LOG_FIELD("MTLS_MSG_ID", msg_id);
 	f[1] = LOG_FIELD("MTLS_MSG_SIZE", size);
 	f[2] = LOG_FIELD_N("MTLS_MSG", len > 0 ? data : "", len);
-	r = log_event(LOG_INFO, EV_MESSAGE, p, f, ELEMENTSOF(f), "message %s from %s: %zu bytes",
-	    msg_id, p->cn, len);
+	r = log_event(LOG_INFO, EV_MESSAGE, p, f, with_payload ? 3 : 2,
+	    "message %s from %s: %zu bytes", msg_id, p->cn, len);
 	if (r < 0)
 		snprintf(err, n, "the journal did not take the message: %s", strerror(-r));
 	return r;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,21 +106,38 @@ print_lines(const struct config_errors *e, const char *prefix)
 		fprintf(stderr, "%s%s\n", prefix, e->lines[i]);
 }
 
+/* mtlsd -t: what the unprivileged processes will be able to do. */
+static int
+check_as_user(const char *path, const struct state *st, struct config_errors *errs)
+{
+	char tmp[PATH_MAX], new[PATH_MAX], err[768];
+	const char *dirs[3] = { NULL, NULL, NULL };
+
+	if (st->cfg->deliver.spool != NULL) {
+		snprintf(tmp, sizeof(tmp), "%s/tmp", st->cfg->deliver.spool);
+		snprintf(new, sizeof(new), "%s/new", st->cfg->deliver.spool);
+		dirs[0] = tmp;
+		dirs[1] = new;
+	}
+	if (privs_check(&st->privs, dirs, err, sizeof(err)) < 0) {
+		config_errors_add(errs, "%s: %s: %s", path, dirs[0] != NULL &&
+		    strstr(err, "writable") != NULL ? "deliver.spool" : "user", err);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Everything up to the point of listening. 0, or 1 with the reasons printed. */
 static int
 prepare(const struct options *o, struct state **ret)
 {
 	struct config_errors errs = { 0 }, warns = { 0 };
-	char err[512];
 	size_t i;
 	int r;
 
 	r = state_load(o->config, ret, &errs, &warns);
-	if (r == 0 && o->mode == MODE_TEST &&
-	    privs_check(&(*ret)->privs, err, sizeof(err)) < 0) {
-		config_errors_add(&errs, "%s: user: %s", o->config, err);
+	if (r == 0 && o->mode == MODE_TEST && check_as_user(o->config, *ret, &errs) < 0)
 		r = -EPERM;
-	}
 	print_lines(&errs, "");
 	if (o->mode != MODE_RUN)
 		print_lines(&warns, "warning: ");

@@ -70,15 +70,29 @@ privs_drop(const struct privs *p, char *err, size_t n)
 	return 0;
 }
 
+/* 0 if every directory in writable (NULL-terminated) can be written to. */
+static int
+check_writable(const char *const *writable, char *err, size_t n)
+{
+	for (; writable != NULL && *writable != NULL; writable++) {
+		if (access(*writable, W_OK | X_OK) < 0) {
+			snprintf(err, n, "'%s' is not writable by the daemon's user (uid %u): %s; "
+			    "chown it to that user", *writable, (unsigned)getuid(), strerror(errno));
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
 int
-privs_check(const struct privs *p, char *err, size_t n)
+privs_check(const struct privs *p, const char *const *writable, char *err, size_t n)
 {
 	int fds[2], status, e;
 	ssize_t len;
 	pid_t pid;
 
 	if (!p->drop)
-		return 0;
+		return check_writable(writable, err, n);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		goto fail;
 	if ((pid = fork()) < 0) {
@@ -90,7 +104,7 @@ privs_check(const struct privs *p, char *err, size_t n)
 	}
 	if (pid == 0) {
 		(void)close(fds[0]);
-		if (privs_drop(p, err, n) < 0) {
+		if (privs_drop(p, err, n) < 0 || check_writable(writable, err, n) < 0) {
 			(void)!write(fds[1], err, strlen(err));
 			_exit(1);
 		}

@@ -26,9 +26,10 @@ int privs_lookup(const char *user, struct privs *ret, char *err, size_t n);
 int privs_drop(const struct privs *p, char *err, size_t n);
 
 /*
- * Try privs_drop() in a throw-away child (for mtlsd -t): 0 if it works,
- * else -EPERM with the child's reason in err.
+ * Try privs_drop() in a throw-away child (for mtlsd -t) and, as the user the
+ * workers run as, whether each of the NULL-terminated directories in
+ * writable can be written to: 0 if so, else -EPERM with the reason in err.
  */
-int privs_check(const struct privs *p, char *err, size_t n);
+int privs_check(const struct privs *p, const char *const *writable, char *err, size_t n);
 
 #endif

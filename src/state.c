@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver.h"
 #include "macro.h"
 #include "state.h"
 #include "tls.h"
@@ -39,6 +40,12 @@ state_load(const char *path, struct state **ret, struct config_errors *errs,
 		return r;
 	if (privs_lookup(s->cfg->user, &s->privs, err, sizeof(err)) < 0) {
 		config_errors_add(errs, "%s: user: %s", path, err);
+		return -EINVAL;
+	}
+	if (s->cfg->deliver.spool != NULL &&
+	    deliver_spool_prepare(s->cfg->deliver.spool, s->privs.drop ? s->privs.uid : (uid_t)-1,
+	    s->privs.drop ? s->privs.gid : (gid_t)-1, err, sizeof(err)) < 0) {
+		config_errors_add(errs, "%s: deliver.spool: %s", path, err);
 		return -EINVAL;
 	}
 	*ret = TAKE_PTR(s);

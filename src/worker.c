@@ -200,6 +200,25 @@ read_payload(struct worker *w, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Every configured destination must take the message durably before OK.
+ * The spool goes first: if it fails, nothing was delivered and the client's
+ * retry makes no duplicate in the journal.
+ */
+static int
+deliver(struct worker *w, const char *id, const void *buf, size_t len, char *err, size_t n)
+{
+	const struct mtlsd_config *cfg = w->cfg;
+	int r;
+
+	if (cfg->deliver.spool != NULL &&
+	    (r = deliver_spool_put(cfg->deliver.spool, w->peer, id, buf, len, err, n)) < 0)
+		return r;
+	/* Without journal delivery the message event still records who sent what. */
+	r = deliver_journal_put(w->peer, id, buf, len, cfg->deliver.journal, err, n);
+	return cfg->deliver.journal ? r : 0;
+}
+
 /* SEND: read the payload (a stop request waits for it), deliver, answer. */
 static int
 do_send(struct worker *w, size_t len)
@@ -218,7 +237,7 @@ do_send(struct worker *w, size_t len)
 		log_error("cannot take a message of %zu bytes: out of memory or randomness", len);
 		return reply(w, "ERR UNAVAILABLE server out of resources, retry later\n");
 	}
-	if (deliver_journal_put(w->peer, id, buf, len, err, sizeof(err)) < 0) {
+	if (deliver(w, id, buf, len, err, sizeof(err)) < 0) {
 		log_event(LOG_ERR, EV_ERROR, w->peer, NULL, 0, "%s", err);
 		return reply(w, "ERR UNAVAILABLE %s\n", err);
 	}

@@ -595,21 +595,29 @@ deliver_journal__string__wrong_type_with_hint(void **state)
 }
 
 static void
-deliver_spool__set__not_available(void **state)
+deliver_spool__set__path_kept(void **state)
 {
-	expect_one_error(REQ "deliver: { spool = \"/var/spool/mtlsd\"; };",
-	    "t.conf:2: deliver.spool: spool delivery is not available in this version of mtlsd");
+	struct mtlsd_config *cfg = load_ok(REQ "deliver: { spool = \"/var/spool/mtlsd\"; };");
+
+	assert_string_equal(cfg->deliver.spool, "/var/spool/mtlsd");
+	config_free(cfg);
 }
 
 static void
-deliver_spool__integer__wrong_type_and_not_available(void **state)
+deliver_spool__integer__wrong_type(void **state)
 {
-	static const char *const want[] = {
-		"t.conf:2: deliver.spool: expected a string (an absolute path), got an integer",
-		"t.conf:2: deliver.spool: spool delivery is not available in this version of mtlsd",
-	};
+	expect_one_error(REQ "deliver: { spool = 1; };",
+	    "t.conf:2: deliver.spool: expected a string (an absolute path), got an integer");
+}
 
-	expect_errors_exactly(REQ "deliver: { spool = 1; };", want, 2);
+static void
+deliver_spool__journal_off__is_a_destination(void **state)
+{
+	struct mtlsd_config *cfg = load_ok(REQ
+	    "deliver: { journal = false; spool = \"/var/spool/mtlsd\"; };");
+
+	assert_false(cfg->deliver.journal);
+	config_free(cfg);
 }
 
 static void
@@ -967,8 +975,9 @@ main(void)
 		cmocka_unit_test(parse_listen__bad_strings__einval_with_reason),
 		cmocka_unit_test(deliver_journal__false_and_nothing_else__no_destination),
 		cmocka_unit_test(deliver_journal__string__wrong_type_with_hint),
-		cmocka_unit_test(deliver_spool__set__not_available),
-		cmocka_unit_test(deliver_spool__integer__wrong_type_and_not_available),
+		cmocka_unit_test(deliver_spool__set__path_kept),
+		cmocka_unit_test(deliver_spool__integer__wrong_type),
+		cmocka_unit_test(deliver_spool__journal_off__is_a_destination),
 		cmocka_unit_test(deliver_exec__set__not_available),
 		cmocka_unit_test(deliver_exec__relative_program__absolute_path_required),
 		cmocka_unit_test(unknown_key__top_level__refused),
