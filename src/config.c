@@ -105,7 +105,9 @@ static const struct opt_spec opts[] = {
 	{ "deliver.journal", OPT_BOOL, OFF(deliver.journal), .def = "true" },
 	{ "deliver.spool", OPT_PATH, OFF(deliver.spool), .def = NULL },
 	{ "deliver.exec", OPT_ARGV, OFF(deliver.exec), .off_n = OFF(deliver.n_exec),
-	    .unavailable = "exec delivery is not available in this version of mtlsd" },
+	    .def = NULL },
+	{ "deliver.exec_timeout", OPT_UINT, OFF(deliver.exec_timeout),
+	    .def = "30", .min = 1, .max = 3600 },
 };
 
 /* An integer literal that libconfig would misread (see the top comment). */
@@ -1521,5 +1523,6 @@ config_dump(const struct mtlsd_config *cfg, FILE *f)
 		dump_string(f, "\t", "spool", cfg->deliver.spool);
 	if (cfg->deliver.exec != NULL)
 		dump_strv(f, "\t", "exec", cfg->deliver.exec, cfg->deliver.n_exec);
+	fprintf(f, "\texec_timeout = %u;\n", cfg->deliver.exec_timeout);
 	fprintf(f, "};\n");
 }

@@ -63,6 +63,7 @@ struct mtlsd_config {
 		char *spool;		/* NULL if unset */
 		char **exec;		/* argv, NULL-terminated; NULL if unset */
 		size_t n_exec;
+		unsigned exec_timeout;	/* seconds, 1..3600, default 30 */
 	} deliver;
 };
 

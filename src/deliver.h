@@ -29,4 +29,13 @@ int deliver_spool_put(const char *spool, const struct peer *p, const char *msg_i
 /* Make SPOOL/tmp and SPOOL/new (mode 0750, owned by uid/gid when >= 0). */
 int deliver_spool_prepare(const char *spool, uid_t uid, gid_t gid, char *err, size_t n);
 
+/*
+ * Run argv[0] (no shell) with the payload on stdin and the identity in its
+ * environment (MTLS_PEER_CN, MTLS_PEER_SUBJECT, MTLS_PEER_SHA256,
+ * MTLS_REMOTE_ADDR, MTLS_MSG_ID, MTLS_TLS_VERSION, MTLS_TLS_CIPHER, ...).
+ * 0 when it exits 0 within timeout_s seconds; else -errno, reason in err.
+ */
+int deliver_exec_put(char *const *argv, unsigned timeout_s, const struct peer *p,
+    const char *msg_id, const void *data, size_t len, char *err, size_t n);
+
 #endif

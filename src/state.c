@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "deliver.h"
 #include "macro.h"
@@ -23,6 +24,23 @@ state_free(struct state *s)
 }
 
 DEFINE_FREEP(struct state, state_free)
+
+/* deliver.exec's program: a regular file someone may execute. */
+static int
+check_program(const char *prog, char *err, size_t n)
+{
+	struct stat st;
+
+	if (stat(prog, &st) < 0) {
+		snprintf(err, n, "'%s': %s", prog, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+		snprintf(err, n, "'%s' is not an executable file; chmod +x it", prog);
+		return -EACCES;
+	}
+	return 0;
+}
 
 int
 state_load(const char *path, struct state **ret, struct config_errors *errs,
@@ -46,6 +64,11 @@ state_load(const char *path, struct state **ret, struct config_errors *errs,
 	    deliver_spool_prepare(s->cfg->deliver.spool, s->privs.drop ? s->privs.uid : (uid_t)-1,
 	    s->privs.drop ? s->privs.gid : (gid_t)-1, err, sizeof(err)) < 0) {
 		config_errors_add(errs, "%s: deliver.spool: %s", path, err);
+		return -EINVAL;
+	}
+	if (s->cfg->deliver.exec != NULL && check_program(s->cfg->deliver.exec[0], err,
+	    sizeof(err)) < 0) {
+		config_errors_add(errs, "%s: deliver.exec: %s", path, err);
 		return -EINVAL;
 	}
 	*ret = TAKE_PTR(s);

@@ -201,9 +201,10 @@ read_payload(struct worker *w, char *buf, size_t len)
 }
 
 /*
- * Every configured destination must take the message durably before OK.
- * The spool goes first: if it fails, nothing was delivered and the client's
- * retry makes no duplicate in the journal.
+ * Every configured destination must take the message durably before OK:
+ * the spool, then the program, then the journal.  If one fails, the client
+ * gets ERR UNAVAILABLE and retries; destinations before it may then see
+ * the message twice (delivery is at least once), the journal never.
  */
 static int
 deliver(struct worker *w, const char *id, const void *buf, size_t len, char *err, size_t n)
@@ -213,6 +214,9 @@ deliver(struct worker *w, const char *id, const void *buf, size_t len, char *err
 
 	if (cfg->deliver.spool != NULL &&
 	    (r = deliver_spool_put(cfg->deliver.spool, w->peer, id, buf, len, err, n)) < 0)
+		return r;
+	if (cfg->deliver.exec != NULL && (r = deliver_exec_put(cfg->deliver.exec,
+	    cfg->deliver.exec_timeout, w->peer, id, buf, len, err, n)) < 0)
 		return r;
 	/* Without journal delivery the message event still records who sent what. */
 	r = deliver_journal_put(w->peer, id, buf, len, cfg->deliver.journal, err, n);

@@ -621,10 +621,24 @@ deliver_spool__journal_off__is_a_destination(void **state)
 }
 
 static void
-deliver_exec__set__not_available(void **state)
+deliver_exec__set__argv_kept(void **state)
 {
-	expect_one_error(REQ "deliver: { exec = [ \"/usr/local/libexec/on-message\", \"--flag\" ]; };",
-	    "t.conf:2: deliver.exec: exec delivery is not available in this version of mtlsd");
+	struct mtlsd_config *cfg = load_ok(REQ
+	    "deliver: { exec = [ \"/usr/local/libexec/on-message\", \"--flag\" ]; };");
+
+	assert_int_equal(cfg->deliver.n_exec, 2);
+	assert_string_equal(cfg->deliver.exec[0], "/usr/local/libexec/on-message");
+	assert_string_equal(cfg->deliver.exec[1], "--flag");
+	assert_null(cfg->deliver.exec[2]);
+	assert_int_equal(cfg->deliver.exec_timeout, 30);
+	config_free(cfg);
+}
+
+static void
+deliver_exec_timeout__range(void **state)
+{
+	expect_error(REQ "deliver: { exec_timeout = 0; };", "deliver.exec_timeout");
+	expect_error(REQ "deliver: { exec_timeout = 3601; };", "deliver.exec_timeout");
 }
 
 static void
@@ -978,7 +992,8 @@ main(void)
 		cmocka_unit_test(deliver_spool__set__path_kept),
 		cmocka_unit_test(deliver_spool__integer__wrong_type),
 		cmocka_unit_test(deliver_spool__journal_off__is_a_destination),
-		cmocka_unit_test(deliver_exec__set__not_available),
+		cmocka_unit_test(deliver_exec__set__argv_kept),
+		cmocka_unit_test(deliver_exec_timeout__range),
 		cmocka_unit_test(deliver_exec__relative_program__absolute_path_required),
 		cmocka_unit_test(unknown_key__top_level__refused),
 		cmocka_unit_test(unknown_key__in_group__refused),
