@@ -53,6 +53,7 @@ struct ctl_args {
 	bool pem;			/* cert --pem */
 	enum ctl_cmd cmd;
 	const char *file;		/* send -f FILE, or "-" for stdin */
+	bool lines;			/* send --lines: each line of stdin a message */
 	char **words;			/* send TEXT... */
 	int n_words;
 };
@@ -71,6 +72,7 @@ usage(FILE *f)
 	    "  send TEXT...    send the words, joined by spaces, as one message\n"
 	    "  send -f FILE    send a file as one message\n"
 	    "  send -          send standard input as one message\n"
+	    "  send --lines    send every line of standard input as its own message\n"
 	    "  ping            check that the server accepts us\n"
 	    "  cert [--pem] [HOST[:PORT]]\n"
 	    "                  show the server's certificate chain (no client\n"
@@ -201,6 +203,13 @@ parse_send(int argc, char **argv, struct ctl_args *a)
 	}
 	if (strcmp(argv[0], "-") == 0 && argc == 1) {
 		a->file = "-";
+		return 0;
+	}
+	if (strcmp(argv[0], "--lines") == 0) {
+		if (argc != 1)
+			return ctl_fail(EX_USAGE, "write send --lines, with the messages on stdin",
+			    "send --lines takes no other argument");
+		a->lines = true;
 		return 0;
 	}
 	if (strcmp(argv[0], "--") == 0) {
@@ -383,8 +392,8 @@ payload_from_words(char **words, int n, struct ctl_payload *p)
 static int
 load_payload(const struct ctl_args *a, struct ctl_payload *p)
 {
-	if (a->cmd != CMD_SEND)
-		return 0;
+	if (a->cmd != CMD_SEND || a->lines)
+		return 0;	/* --lines reads stdin as it goes */
 	if (a->file != NULL)
 		return payload_from_file(a->file, p);
 	return payload_from_words(a->words, a->n_words, p);
@@ -536,6 +545,30 @@ do_send(struct ctl_conn *c, const struct ctl_payload *p)
 	return unexpected(c, line, len, "OK and a message id");
 }
 
+/*
+ * send --lines: every line of stdin (without its line end) as its own
+ * message on this one connection, as the lines come; one id per line.
+ */
+static int
+do_send_lines(struct ctl_conn *c)
+{
+	struct ctl_payload p = { 0 };
+	size_t cap = 0;
+	ssize_t n;
+	int r = 0;
+
+	while (r == 0 && (n = getline(&p.data, &cap, stdin)) >= 0) {
+		p.len = (size_t)n;
+		if (p.len > 0 && p.data[p.len - 1] == '\n')
+			p.len--;
+		r = do_send(c, &p);
+	}
+	if (r == 0 && ferror(stdin))
+		r = ctl_fail(EX_IOERR, NULL, "cannot read stdin: %s", strerror(errno));
+	free(p.data);
+	return r;
+}
+
 static int
 do_ping(struct ctl_conn *c)
 {
@@ -610,7 +643,10 @@ run(const struct ctl_settings *s, const struct ctl_args *a, const struct ctl_pay
 		return r;
 	if ((r = open_session(ctx, &c, host, port, a->verbose)) != 0)
 		return r;
-	r = a->cmd == CMD_SEND ? do_send(&c, p) : do_ping(&c);
+	if (a->cmd == CMD_PING)
+		r = do_ping(&c);
+	else
+		r = a->lines ? do_send_lines(&c) : do_send(&c, p);
 	if (r == 0)
 		do_quit(&c, a->verbose);
 	return r;

@@ -101,4 +101,17 @@ session_expect idle '^MTLS/1 READY alice'
 session_expect_closed idle
 
 expect_no_event MTLS_EVENT=message MTLS_MSG_SIZE=65
+
+info "send --lines: one message per line of stdin, one connection, one id each"
+n=$(event_count MTLS_EVENT=connect)
+printf 'first line\nsecond line\n\nlast, no newline' >"$T/lines"
+run_any $CTL $(as alice) send --lines <"$T/lines"
+[ "$MTLS_RC" = 0 ] || fail "send --lines exited $MTLS_RC"
+[ "$(wc -l <"$T/out")" = 4 ] || fail "send --lines printed $(wc -l <"$T/out") ids, not 4"
+[ "$(event_count MTLS_EVENT=connect)" = $((n + 1)) ] ||
+    fail "send --lines did not use one connection"
+for m in "first line" "second line" "last, no newline"; do
+	expect_event MTLS_EVENT=message MTLS_MSG="$m"
+done
+expect_event MTLS_EVENT=message MTLS_MSG_SIZE=0
 stop_mtlsd

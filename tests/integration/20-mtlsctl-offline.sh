@@ -108,7 +108,7 @@ expect_exit 64 "$CTL" ping extra && says 'no arguments'
 expect_exit 64 "$CTL" send && says 'needs a message'
 expect_exit 64 "$CTL" send -f && says 'needs a file'
 expect_exit 64 "$CTL" send -f a b && says 'one file'
-expect_exit 64 "$CTL" send --lines && says "unknown option '--lines' for send"
+expect_exit 64 "$CTL" send --lines extra && says 'no other argument'
 expect_exit 64 "$CTL" -s && says 'needs a value'
 expect_exit 64 "$CTL" -s 'localhost:99999' ping && says 'port'
 expect_exit 64 "$CTL" -s 'localhost:x' ping && says 'port'
