@@ -54,12 +54,6 @@ log_init(enum log_backend b)
 		use_journal = b == LOG_BACKEND_JOURNAL;
 }
 
-bool
-log_uses_journal(void)
-{
-	return use_journal;
-}
-
 const char *
 log_event_name(enum log_event ev)
 {

@@ -44,7 +44,6 @@ struct log_field {
 #define LOG_FIELD_N(n, v, l)	((struct log_field){ (n), (v), (l) })
 
 void log_init(enum log_backend b);
-bool log_uses_journal(void);
 const char *log_event_name(enum log_event ev);
 const char *log_message_id(enum log_event ev);
 

@@ -76,7 +76,7 @@ int sb_addr_admit(struct scoreboard *sb, const struct addr_key *key, unsigned li
     uint64_t now_ms, uint64_t expiry_ms);
 void sb_addr_handshake_done(struct scoreboard *sb, const struct addr_key *key);
 
-/* Workers alive for key; handshakes in progress everywhere. */
+/* Workers alive for key (tests and diagnostics); handshakes in progress everywhere. */
 unsigned sb_workers_from(struct scoreboard *sb, const struct addr_key *key);
 unsigned sb_handshakes(struct scoreboard *sb);
 
