@@ -25,7 +25,7 @@
 
 #include <openssl/err.h>
 
-#include "addrcount.h"
+#include "addrkey.h"
 #include "clock.h"
 #include "authz.h"
 #include "handshake.h"
@@ -287,7 +287,7 @@ worker_detach(struct hs *hs, struct conn *mine)
 		(void)close(hs->listeners[i].fd);
 	(void)close(hs->sig.fd);
 	/*
-	 * The parent's bookkeeping (children, per-address counts, failures)
+	 * The parent's bookkeeping (children, failure counts)
 	 * is left alone: it holds nothing secret, and every page a worker
 	 * writes becomes its own copy, so clearing it would only cost memory
 	 * per connection.
@@ -492,7 +492,7 @@ conn_new(struct hs *hs, int fd, const struct sockaddr *sa)
 	struct conn *c;
 	int one = 1;
 
-	addrcount_key(sa, &key);
+	addrkey_from(sa, &key);
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->ssl = SSL_new(hs->p->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
 		if (c != NULL)
@@ -554,7 +554,7 @@ accept_one(struct hs *hs, int fd, const struct sockaddr *sa)
 	char detail[160];
 	unsigned fails;
 
-	addrcount_key(sa, &k);
+	addrkey_from(sa, &k);
 	if (!penalty_admit(&hs->pen, &k, now_ms(), &fails)) {
 		snprintf(detail, sizeof(detail), "%u failed handshakes within %d s: slowed down to "
 		    "one attempt every %d ms", fails, PENALTY_WINDOW_MS / 1000, PENALTY_SLOW_MS);

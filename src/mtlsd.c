@@ -119,9 +119,14 @@ check_as_user(const char *path, const struct state *st, struct config_errors *er
 		dirs[0] = tmp;
 		dirs[1] = new;
 	}
-	if (privs_check(&st->privs, dirs, err, sizeof(err)) < 0) {
-		config_errors_add(errs, "%s: %s: %s", path, dirs[0] != NULL &&
-		    strstr(err, "writable") != NULL ? "deliver.spool" : "user", err);
+	switch (privs_check(&st->privs, dirs, err, sizeof(err))) {
+	case 0:
+		break;
+	case -EACCES:
+		config_errors_add(errs, "%s: deliver.spool: %s", path, err);
+		return -EPERM;
+	default:
+		config_errors_add(errs, "%s: user: %s", path, err);
 		return -EPERM;
 	}
 	return 0;

@@ -24,7 +24,7 @@ struct penalty_entry {
 static size_t
 bucket(const struct addr_key *k)
 {
-	return addrcount_hash(k) % PENALTY_BUCKETS;
+	return addrkey_hash(k) % PENALTY_BUCKETS;
 }
 
 static struct penalty_entry *

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "addrcount.h"
+#include "addrkey.h"
 
 #define PENALTY_WINDOW_MS	60000	/* failures and log counts are per window */
 #define PENALTY_SLOW_MS		1000	/* a slowed address: one attempt per this */

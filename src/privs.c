@@ -78,7 +78,7 @@ check_writable(const char *const *writable, char *err, size_t n)
 		if (access(*writable, W_OK | X_OK) < 0) {
 			snprintf(err, n, "'%s' is not writable by the daemon's user (uid %u): %s; "
 			    "chown it to that user", *writable, (unsigned)getuid(), strerror(errno));
-			return -EPERM;
+			return -EACCES;
 		}
 	}
 	return 0;
@@ -87,7 +87,7 @@ check_writable(const char *const *writable, char *err, size_t n)
 int
 privs_check(const struct privs *p, const char *const *writable, char *err, size_t n)
 {
-	int fds[2], status, e;
+	int fds[2], status = -1, e;
 	ssize_t len;
 	pid_t pid;
 
@@ -104,9 +104,13 @@ privs_check(const struct privs *p, const char *const *writable, char *err, size_
 	}
 	if (pid == 0) {
 		(void)close(fds[0]);
-		if (privs_drop(p, err, n) < 0 || check_writable(writable, err, n) < 0) {
+		if (privs_drop(p, err, n) < 0) {
 			(void)!write(fds[1], err, strlen(err));
 			_exit(1);
+		}
+		if (check_writable(writable, err, n) < 0) {
+			(void)!write(fds[1], err, strlen(err));
+			_exit(2);
 		}
 		_exit(0);
 	}
@@ -116,6 +120,8 @@ privs_check(const struct privs *p, const char *const *writable, char *err, size_
 	(void)close(fds[0]);
 	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2)
+		return -EACCES;
 	if (err[0] == '\0')
 		snprintf(err, n, "a test of dropping privileges failed");
 	return -EPERM;

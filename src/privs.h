@@ -28,7 +28,8 @@ int privs_drop(const struct privs *p, char *err, size_t n);
 /*
  * Try privs_drop() in a throw-away child (for mtlsd -t) and, as the user the
  * workers run as, whether each of the NULL-terminated directories in
- * writable can be written to: 0 if so, else -EPERM with the reason in err.
+ * writable can be written to: 0 if so, else the reason in err and -EPERM
+ * (privileges cannot be dropped) or -EACCES (a directory is not writable).
  */
 int privs_check(const struct privs *p, const char *const *writable, char *err, size_t n);
 

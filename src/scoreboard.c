@@ -174,7 +174,7 @@ sb_handshakes(struct scoreboard *sb)
 static size_t
 addr_hash(const struct addr_key *k)
 {
-	return addrcount_hash(k) & (ADDR_SLOTS - 1);
+	return addrkey_hash(k) & (ADDR_SLOTS - 1);
 }
 
 static size_t

@@ -1,6 +1,6 @@
 /*
  * scoreboard.h: counts shared by every handshake process (and read by the
- * master): workers alive, handshakes in progress, per-address worker
+ * master): workers alive, handshakes in progress, per-address connection
  * counts, messages delivered.  One MAP_SHARED region made by the master
  * before it forks anything, guarded by a robust process-shared mutex, so
  * limits.max_workers and limits.max_per_address hold across handshake
@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "addrcount.h"
+#include "addrkey.h"
 #include "peer.h"
 
 #define SB_MAX_WORKERS	65536		/* the top of limits.max_workers */

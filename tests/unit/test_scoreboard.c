@@ -44,7 +44,7 @@ key_n(uint32_t n)
 static size_t
 home_of(const struct addr_key *k)
 {
-	return addrcount_hash(k) & (SLOTS - 1);
+	return addrkey_hash(k) & (SLOTS - 1);
 }
 
 static struct scoreboard *

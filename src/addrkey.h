@@ -1,9 +1,9 @@
 /*
- * addrcount.h: remote addresses as keys for the tables that count per
+ * addrkey.h: remote addresses as keys for the tables that count per
  * address (the scoreboard's connections, the penalty's failures).  Pure.
  */
-#ifndef MTLSD_ADDRCOUNT_H
-#define MTLSD_ADDRCOUNT_H
+#ifndef MTLSD_ADDRKEY_H
+#define MTLSD_ADDRKEY_H
 
 #include <stdint.h>
 #include <sys/socket.h>
@@ -12,8 +12,8 @@ struct addr_key {
 	unsigned char b[16];	/* IPv6, or IPv4 mapped into IPv6 */
 };
 
-void addrcount_key(const struct sockaddr *sa, struct addr_key *ret);
+void addrkey_from(const struct sockaddr *sa, struct addr_key *ret);
 /* FNV-1a of the address, for every table keyed by address. */
-uint32_t addrcount_hash(const struct addr_key *k);
+uint32_t addrkey_hash(const struct addr_key *k);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_addrcount.c: connections per remote address: keys for IPv4 and
+ * test_addrkey.c: connections per remote address: keys for IPv4 and
  * IPv6, counts up and down, and an entry freed as soon as its count is
  * back to zero (memory follows the peers connected now, not ever).
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "addrcount.h"
+#include "addrkey.h"
 
 static struct addr_key
 key_v4(const char *s)
@@ -24,7 +24,7 @@ key_v4(const char *s)
 	struct addr_key k;
 
 	assert_int_equal(inet_pton(AF_INET, s, &sin.sin_addr), 1);
-	addrcount_key((const struct sockaddr *)&sin, &k);
+	addrkey_from((const struct sockaddr *)&sin, &k);
 	return k;
 }
 
@@ -35,7 +35,7 @@ key_v6(const char *s)
 	struct addr_key k;
 
 	assert_int_equal(inet_pton(AF_INET6, s, &sin6.sin6_addr), 1);
-	addrcount_key((const struct sockaddr *)&sin6, &k);
+	addrkey_from((const struct sockaddr *)&sin6, &k);
 	return k;
 }
 
@@ -55,8 +55,8 @@ key__port__ignored(void **state)
 	struct addr_key a, b;
 
 	s1.sin_addr.s_addr = s2.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	addrcount_key((const struct sockaddr *)&s1, &a);
-	addrcount_key((const struct sockaddr *)&s2, &b);
+	addrkey_from((const struct sockaddr *)&s1, &a);
+	addrkey_from((const struct sockaddr *)&s2, &b);
 	assert_memory_equal(&a, &b, sizeof(a));
 }
 
@@ -77,7 +77,7 @@ key__unknown_family__zero(void **state)
 
 	memset(&k, 0xa5, sizeof(k));
 	memset(&zero, 0, sizeof(zero));
-	addrcount_key(&sa, &k);
+	addrkey_from(&sa, &k);
 	assert_memory_equal(&k, &zero, sizeof(k));
 }
 
@@ -87,8 +87,8 @@ hash__same_address__same_value(void **state)
 {
 	struct addr_key a = key_v4("127.0.0.1"), b = key_v4("127.0.0.1"), c = key_v4("127.0.0.2");
 
-	assert_int_equal(addrcount_hash(&a), addrcount_hash(&b));
-	assert_int_not_equal(addrcount_hash(&a), addrcount_hash(&c));
+	assert_int_equal(addrkey_hash(&a), addrkey_hash(&b));
+	assert_int_not_equal(addrkey_hash(&a), addrkey_hash(&c));
 }
 
 int

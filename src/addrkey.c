@@ -1,16 +1,14 @@
 /*
- * addrcount.c: address keys and their hash (see addrcount.h).
+ * addrkey.c: address keys and their hash (see addrkey.h).
  */
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "addrcount.h"
+#include "addrkey.h"
 
 void
-addrcount_key(const struct sockaddr *sa, struct addr_key *ret)
+addrkey_from(const struct sockaddr *sa, struct addr_key *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (sa->sa_family == AF_INET6) {
@@ -22,7 +20,7 @@ addrcount_key(const struct sockaddr *sa, struct addr_key *ret)
 }
 
 uint32_t
-addrcount_hash(const struct addr_key *k)
+addrkey_hash(const struct addr_key *k)
 {
 	uint32_t h = 2166136261u;
 	size_t i;
