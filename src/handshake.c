@@ -26,6 +26,7 @@
 #include <openssl/err.h>
 
 #include "addrkey.h"
+#include "alloc.h"
 #include "clock.h"
 #include "authz.h"
 #include "handshake.h"
@@ -46,7 +47,7 @@ struct src {
 	int fd;
 };
 
-enum conn_state { CONN_HANDSHAKE, CONN_REFUSE };
+enum conn_state { CONN_HANDSHAKE, CONN_READY, CONN_REFUSE };
 
 struct conn {
 	struct src src;			/* first: epoll data points here */
@@ -59,6 +60,7 @@ struct conn {
 	char out[AUTHZ_CN_BUFSZ + 64];	/* refusal line being written */
 	size_t out_len;
 	struct conn *prev, *next;
+	struct conn *ready_next;	/* CONN_READY: forked at the end of the batch */
 };
 
 struct hs {
@@ -71,6 +73,7 @@ struct hs {
 	unsigned n_conns;
 	unsigned max_conns;		/* our share of limits.max_handshakes */
 	struct conn *dead;		/* closed, freed after the current epoll batch */
+	struct conn *ready;		/* authorised, worker forked after the batch */
 	pid_t *kids;			/* our workers; at most max_workers */
 	size_t n_kids;
 	struct penalty pen;		/* failing addresses, log rate limits */
@@ -260,6 +263,13 @@ forget_others(void)
 		tls_verdict_clear(&c->verdict);
 	}
 	orphans = NULL;
+	/*
+	 * Give back every whole page now free (theirs, and whatever the
+	 * handshake process had freed before the fork): an idle worker
+	 * otherwise ends up owning a private copy of each such page as its
+	 * parent writes to them.
+	 */
+	alloc_release_free();
 }
 
 /* In the new worker: drop everything that belongs to other connections. */
@@ -394,7 +404,28 @@ handshake_done(struct hs *hs, struct conn *c)
 		refuse(hs, c, "ERR NOT_AUTHORISED cn=%s\n", c->peer.cn);
 		return;
 	}
-	fork_worker(hs, c);
+	c->state = CONN_READY;
+	c->ready_next = hs->ready;
+	hs->ready = c;
+}
+
+/*
+ * Fork the workers of every connection authorised in this epoll batch, one
+ * after the other.  After each fork every page the handshake process writes
+ * is copied (the worker still shares it), so forking them together rather
+ * than between other handshakes' steps saves those copies once per extra
+ * worker in the batch.
+ */
+static void
+spawn_ready(struct hs *hs)
+{
+	struct conn *c;
+
+	while ((c = hs->ready) != NULL) {
+		hs->ready = c->ready_next;
+		if (c->src.kind == SRC_CONN && !hs->stopping)
+			fork_worker(hs, c);
+	}
 }
 
 static void
@@ -458,8 +489,9 @@ conn_event(struct hs *hs, struct conn *c)
 {
 	if (c->state == CONN_HANDSHAKE)
 		handshake_step(hs, c);
-	else
+	else if (c->state == CONN_REFUSE)
 		refuse_step(hs, c);
+	/* CONN_READY: the worker, forked at the end of this batch, reads it. */
 }
 
 /* ---- accepting ------------------------------------------------------ */
@@ -776,6 +808,7 @@ handshake_main(const struct handshake_params *p)
 			else if (s->kind == SRC_CONN)
 				conn_event(&hs, (struct conn *)s);
 		}
+		spawn_ready(&hs);
 		bury_dead(&hs);
 		expire(&hs);
 		bury_dead(&hs);

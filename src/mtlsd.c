@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 
 #include "autoconf.h"
+#include "alloc.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
@@ -85,7 +86,7 @@ parse_options(int argc, char **argv, struct options *o)
 				usage(1);
 			break;
 		case 'V':
-			printf("mtlsd %s\n", PACKAGE_VERSION);
+			printf("mtlsd %s\nmalloc: %s\n", PACKAGE_VERSION, alloc_name());
 			exit(0);
 		case 'h':
 			usage(0);

@@ -28,7 +28,7 @@
 
 #define WORKER_RBUF	16384
 #define WORKER_CLOSE_MS	2000	/* bound on the final close_notify exchange */
-#define WORKER_FLUSH_MS	200	/* bound on waiting for journald to read our entries */
+#define WORKER_FLUSH_MS	1000	/* bound on waiting for journald to read our entries */
 #define WORKER_DRAIN_MAX (256 * 1024)	/* unread bytes we swallow before closing */
 
 static volatile sig_atomic_t stop_requested;
