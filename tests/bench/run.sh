@@ -24,7 +24,9 @@
 #   BENCH_HOLD=10000        idle mtlsd connections to hold (0: skip)
 #   BENCH_HOLD_PEERS=500    idle connections to hold on each peer (0: skip)
 #   BENCH_HOLD_RAMP=120     seconds allowed to open the idle connections
-#   BENCH_SERVERS="mtlsd nginx nginx-tickets haproxy stunnel stunnel-exec socat"
+#   BENCH_SERVERS="mtlsd mtlsd-jemalloc nginx nginx-tickets haproxy stunnel stunnel-exec socat"
+#                           (mtlsd-jemalloc: the same mtlsd with jemalloc
+#                           preloaded, when mtlsd itself is built on glibc)
 #   BENCH_PARTS="fork pinned resume rr sweep perf unpinned hold ctl"
 #   BENCH_INSTALL=1         apt-get install missing peers (Debian packages)
 #   BENCH_RETRIES=1         re-run a measurement when over 10 % of the
@@ -63,7 +65,7 @@ HOLD_RAMP=${BENCH_HOLD_RAMP:-120}
 HOLD_SECS=$((SECS < 5 ? SECS : 5))
 RETRIES=${BENCH_RETRIES:-1}
 BUDGET=${BENCH_BUDGET:-420}
-SERVERS=${BENCH_SERVERS:-mtlsd nginx nginx-tickets haproxy stunnel stunnel-exec socat}
+SERVERS=${BENCH_SERVERS:-mtlsd mtlsd-jemalloc nginx nginx-tickets haproxy stunnel stunnel-exec socat}
 PARTS=${BENCH_PARTS:-fork pinned resume rr sweep perf unpinned hold ctl}
 INSTALL=${BENCH_INSTALL:-1}
 JOURNALD_CPU=${BENCH_JOURNALD_CPU:-server}
@@ -410,6 +412,16 @@ need_tools()
 	fi
 }
 
+# jemalloc_so: the path of Debian's libjemalloc.so.2, if installed.
+jemalloc_so()
+{
+	local f
+	for f in /usr/lib/*-linux-gnu/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+		[ -f "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
 # Which peers can run; install missing ones from Debian when allowed.
 declare -A PEER_OK
 find_peers()
@@ -421,6 +433,7 @@ find_peers()
 	command -v stunnel4 >/dev/null || command -v stunnel >/dev/null ||
 	    missing+=(stunnel4)
 	command -v socat >/dev/null || missing+=(socat)
+	jemalloc_so >/dev/null || missing+=(libjemalloc2)
 	if [ ${#missing[@]} -gt 0 ] && [ "$INSTALL" = 1 ] && [ "$(id -u)" = 0 ] &&
 	    command -v apt-get >/dev/null; then
 		pkgs="${missing[*]}"
@@ -443,6 +456,12 @@ find_peers()
 	for s in $SERVERS; do
 		case $s in
 		mtlsd) PEER_OK[$s]=1 ;;
+		mtlsd-jemalloc)
+			if "$MTLSD" -V 2>/dev/null | grep -q '^malloc: jemalloc'; then
+				note "skipping mtlsd-jemalloc: mtlsd is built with jemalloc already"
+				continue
+			fi
+			jemalloc_so >/dev/null && PEER_OK[$s]=1 ;;
 		nginx|nginx-tickets)
 			command -v nginx >/dev/null &&
 			    [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] &&
@@ -640,15 +659,19 @@ up()
 	PROTO=line
 	SRV_CLIENT_OPTS=
 	case $name in
-	mtlsd)
+	mtlsd|mtlsd-jemalloc)
 		PROTO=mtls
 		conf_mtlsd "$PORT" >"$W/mtlsd.conf"
+		local pre=()
+		# The same binary on jemalloc, as `./configure --with-jemalloc`
+		# would link it.
+		[ "$name" = mtlsd-jemalloc ] && pre=(env "LD_PRELOAD=$(jemalloc_so)")
 		if [ "$JOURNAL_MODE" = stderr ]; then
 			# No journald: events go to stderr, thrown away.
 			SRV_ERR=/dev/null start_server "$name" "$cpus" "$PORT" \
-			    "$MTLSD" -c "$W/mtlsd.conf" --log=stderr
+			    "${pre[@]}" "$MTLSD" -c "$W/mtlsd.conf" --log=stderr
 		else
-			start_server "$name" "$cpus" "$PORT" "$MTLSD" \
+			start_server "$name" "$cpus" "$PORT" "${pre[@]}" "$MTLSD" \
 			    -c "$W/mtlsd.conf"
 		fi ;;
 	nginx|nginx-tickets)
@@ -772,7 +795,7 @@ measure_once()
 	cpu=0 jcpu=0
 	if [ "$n" -gt 0 ]; then
 		cpu=$(((c1 - c0) / n))
-		[ "$name" = mtlsd ] && jcpu=$(((j1 - j0) / n))
+		case $name in mtlsd*) jcpu=$(((j1 - j0) / n)) ;; esac
 	fi
 	M_OTHERS=$others
 	M_LINE="BENCH server=$name label=$label pin=$PIN mode=$mode conc=$conc rate=$R_rate cpu_us=$cpu journald_cpu_us=$jcpu p50_ms=$R_p50_ms p99_ms=$R_p99_ms hs_p50_ms=$R_hs_p50_ms hs_p99_ms=$R_hs_p99_ms ok=$R_ok errors=$R_errors resumed=$R_resumed conns=$R_conns held=$R_held srv_pct=$srv others_pct=$others"
@@ -970,6 +993,7 @@ label_of()
 {
 	case $1 in
 	mtlsd) echo "mtlsd (journal)" ;;
+	mtlsd-jemalloc) echo "mtlsd + jemalloc (journal)" ;;
 	nginx) echo "nginx stream, tickets off" ;;
 	nginx-tickets) echo "nginx stream, defaults" ;;
 	haproxy) echo "HAProxy, verify required" ;;
@@ -1014,9 +1038,9 @@ report()
 		    r0="$r0 *"
 		c1=$(get cpu_us server="$s" label=conn pin=1)
 		label=$(label_of "$s")
-		if [ "$s" = mtlsd ]; then
+		if [ "$s" = mtlsd ] || [ "$s" = mtlsd-jemalloc ]; then
 			local jc
-			jc=$(get journald_cpu_us server=mtlsd label=conn pin=1)
+			jc=$(get journald_cpu_us server="$s" label=conn pin=1)
 			[ -n "$jc" ] && [ "$jc" != 0 ] && c1="$c1 +$jc jd"
 		fi
 		printf '| %-30s | %12s | %12s | %14s | %12s | %14s |\n' "$label" \
