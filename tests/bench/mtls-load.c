@@ -109,7 +109,7 @@ struct opts {
 	const char *server;
 	const char *cert, *key, *ca, *servername, *groups;
 	int tls_version;	/* 0: any of 1.2 and 1.3 */
-	unsigned conc, procs, hold, probes, payload, timeout, fork_mb;
+	unsigned conc, procs, hold, probes, payload, timeout, fork_mb, fork_touch;
 	double duration, ramp;
 	uint64_t count;
 	bool rr_send, verify, quiet, ticket_once;
@@ -1314,6 +1314,17 @@ run_echo(const struct opts *o)
 
 /* ---- fork: the cost of fork()+exit+wait from a parent of some size ------- */
 
+/* Write one byte to each of the first n pages of mem (at most sz bytes). */
+static void
+touch_pages(char *mem, size_t sz, unsigned n, char v)
+{
+	size_t off;
+	unsigned i;
+
+	for (i = 0, off = 0; i < n && off < sz; i++, off += 4096)
+		mem[off] = v;
+}
+
 static void
 run_fork(const struct opts *o)
 {
@@ -1335,8 +1346,13 @@ run_fork(const struct opts *o)
 		pid = fork();
 		if (pid < 0)
 			die("fork: %s", strerror(errno));
-		if (pid == 0)
+		if (pid == 0) {
+			/* A worker dirtying pages it shares with its parent... */
+			touch_pages(mem, sz, o->fork_touch, 2);
 			_exit(0);
+		}
+		/* ...and the parent dirtying as many before the child is gone. */
+		touch_pages(mem, sz, o->fork_touch, 3);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		n++;
@@ -1349,13 +1365,13 @@ run_fork(const struct opts *o)
 	    (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec +
 	    kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
 	printf("fork: %" PRIu64 " forks in %.2f s = %.1f forks/s, "
-	    "%.1f us CPU per fork (parent %u MB)\n", n, el,
+	    "%.1f us CPU per fork (parent %u MB, %u pages written by each side)\n", n, el,
 	    el > 0 ? (double)n / el : 0, n ? cpu * 1e6 / (double)n : 0,
-	    o->fork_mb);
+	    o->fork_mb, o->fork_touch);
 	printf("RESULT mode=fork rate=%.1f p50_ms=0 p90_ms=0 p99_ms=0 "
-	    "errors=0 ok=%" PRIu64 " cpu_us_per_fork=%.1f parent_mb=%u\n",
+	    "errors=0 ok=%" PRIu64 " cpu_us_per_fork=%.1f parent_mb=%u touched=%u\n",
 	    el > 0 ? (double)n / el : 0, n, n ? cpu * 1e6 / (double)n : 0,
-	    o->fork_mb);
+	    o->fork_mb, o->fork_touch);
 	munmap(mem, sz ? sz : 1);
 }
 
@@ -1472,6 +1488,8 @@ usage(FILE *f)
 	    "      --ticket-once        resume: offer each session only once\n"
 	    "  -t, --timeout SEC        per-step timeout (10)\n"
 	    "  -M, --fork-mb MB         fork: parent size (10)\n"
+	    "      --touch N            fork: child and parent each write to N of\n"
+	    "                           those pages after the fork (0)\n"
 	    "  -q, --quiet              do not print individual errors\n");
 }
 
@@ -1505,7 +1523,7 @@ static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_CERT = 256, O_KEY, O_CA, O_NOVERIFY, O_SNI, O_TLS,
-		O_GROUPS, O_PAYLOAD, O_SEND, O_PROBES, O_RAMP, O_ONCE };
+		O_GROUPS, O_PAYLOAD, O_SEND, O_PROBES, O_RAMP, O_ONCE, O_TOUCH };
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "proto", required_argument, NULL, 'p' },
@@ -1530,6 +1548,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "probes", required_argument, NULL, O_PROBES },
 		{ "ramp", required_argument, NULL, O_RAMP },
 		{ "ticket-once", no_argument, NULL, O_ONCE },
+		{ "touch", required_argument, NULL, O_TOUCH },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, m;
@@ -1596,6 +1615,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_PROBES: o->probes = num(optarg, "probes", 1000); break;
 		case O_RAMP: o->ramp = fnum(optarg, "ramp"); break;
 		case O_ONCE: o->ticket_once = true; break;
+		case O_TOUCH: o->fork_touch = num(optarg, "pages", 1u << 24); break;
 		default: usage(stderr); exit(2);
 		}
 	}

@@ -832,6 +832,19 @@ part_fork()
 	echo "  fork()+exit+wait, 10 MB parent: $FORK_RATE forks/s, $FORK_US us CPU per fork"
 	echo "BENCH server=fork label=fork10mb pin=1 mode=fork conc=1 rate=$FORK_RATE cpu_us=$FORK_US" \
 	    >>"$OUT/results.txt"
+	# The floor: the smallest parent (mtls-load itself, OpenSSL loaded),
+	# and one the size of a busy handshake process whose worker and
+	# itself each dirty 100 shared pages (what one connection costs).
+	local mb_touch mb touch rate us
+	for mb_touch in 0:0 4:100; do
+		mb=${mb_touch%:*} touch=${mb_touch#*:}
+		out=$(taskset -c "$SERVER_CPUS" "$MTLS_LOAD" fork -M "$mb" --touch "$touch" -d 2 2>&1)
+		rate=$(sed -n 's/^RESULT .* rate=\([0-9.]*\).*/\1/p' <<<"$out")
+		us=$(sed -n 's/^RESULT .*cpu_us_per_fork=\([0-9.]*\).*/\1/p' <<<"$out")
+		echo "  fork()+exit+wait, ${mb} MB parent, $touch pages dirtied by each side: $rate forks/s, $us us CPU per fork"
+		echo "BENCH server=fork label=fork${mb}mb-touch$touch pin=1 mode=fork conc=1 rate=$rate cpu_us=$us" \
+		    >>"$OUT/results.txt"
+	done
 }
 
 # run_server NAME: every measurement of NAME in the current pinning.
@@ -1050,6 +1063,16 @@ report()
 	[ -n "${FORK_RATE:-}" ] &&
 	    printf '| %-30s | %12s | %12s | %14s | %12s | %14s |\n' \
 		"fork()+exit, 10 MB parent" "$FORK_RATE" "$FORK_US" - - -
+	local f0 nc
+	f0=$(get cpu_us server=fork label=fork0mb-touch0)
+	nc=$(get cpu_us server=nginx label=conn pin=1)
+	if [ -n "$f0" ] && [ -n "$nc" ] && [ "$nc" != 0 ]; then
+		awk -v f="$f0" -v n="$nc" 'BEGIN {
+			printf "| %-30s | %12.1f | %12d | %14.2f | %12s | %14s |\n",
+			    "ceiling: fork per connection", 1e6 / (n + f), n + f, n / (n + f), "-", "-" }'
+		echo "(ceiling: nginx's CPU per connection + one fork()+exit of an empty process, no page"
+		echo " copied, no worker work, no journal: what any fork-per-connection server could reach here)"
+	fi
 	echo "(CPU/conn: server CPU time per connection, pinned; for mtlsd '+N jd' is journald's share;"
 	echo " * : other work used over 10 % of the machine during that measurement, even after a retry)"
 
