@@ -1,7 +1,9 @@
 #!/bin/bash
 # 14-workers.sh: one worker per connection; killing one leaves the others
 # working; no zombies after many short connections; started as root, the
-# handshake process and the workers do not run as root.
+# handshake process and the workers do not run as root; clients whose
+# handshakes end together (their workers are forked in one batch) are each
+# served as themselves.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib.sh"
 
 standard_certs
@@ -76,4 +78,31 @@ if ! wait_for eval '[ "$(event_count MTLS_EVENT=disconnect)" -ge 102 ]'; then
 	    "$(event_count MTLS_EVENT=disconnect)"
 fi
 expect_master_children_unchanged "100 connections"
+stop_mtlsd
+
+info "30 clients at once, alice and bob: every message carries its sender"
+# One handshake process, so handshakes ending in the same event-loop batch
+# have their workers forked back to back from the same state.
+start_mtlsd allow_cn='"alice", "bob"' handshake_processes=1 max_per_address=64
+pids=()
+for i in $(seq 15); do
+	for cn in alice bob; do
+		timeout 30 $CTL $(as $cn) send "from $cn $i" \
+		    >"$T/batch.$cn.$i" 2>"$T/batch.$cn.$i.err" &
+		pids+=($!)
+	done
+done
+for p in "${pids[@]}"; do
+	wait "$p" || fail "a concurrent send failed: $(cat "$T"/batch.*.err)"
+done
+for i in $(seq 15); do
+	for cn in alice bob; do
+		id=$(cat "$T/batch.$cn.$i")
+		[[ $id =~ ^[0-9A-Z]{26}$ ]] || fail "send as $cn printed '$id'"
+		expect_event MTLS_EVENT=message MTLS_MSG_ID="$id" MTLS_PEER_CN="$cn" \
+		    "MTLS_MSG=from $cn $i"
+	done
+done
+expect_workers 0
+expect_no_zombies
 stop_mtlsd
