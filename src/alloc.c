@@ -6,6 +6,7 @@
 #include <jemalloc/jemalloc.h>
 #else
 #include <malloc.h>
+#include <stdlib.h>
 #endif
 
 #include "alloc.h"
@@ -23,6 +24,12 @@ alloc_name(void)
 		v = "?";
 	snprintf(name, sizeof(name), "jemalloc %s", v);
 	return name;
+}
+
+void
+alloc_settle(void)
+{
+	/* jemalloc's bins hold no list threaded through the heap. */
 }
 
 void
@@ -46,6 +53,20 @@ void
 alloc_release_free(void)
 {
 	(void)malloc_trim(0);
+}
+
+void
+alloc_settle(void)
+{
+	/*
+	 * A request of the large-bin sizes (over 1 KiB, under the mmap
+	 * threshold) makes glibc merge every fast-bin chunk and sort the
+	 * unsorted list before it looks for a chunk.  volatile: the compiler
+	 * would drop a malloc whose result is only freed.
+	 */
+	void *volatile p = malloc(4096);
+
+	free(p);
 }
 
 #endif

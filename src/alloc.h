@@ -16,3 +16,13 @@ const char *alloc_name(void);
  * handshake process writes to it.
  */
 void alloc_release_free(void);
+
+/*
+ * Put the heap's free lists in order right before a fork: a worker's first
+ * large allocation would otherwise merge the (often over a thousand) small
+ * chunks glibc keeps in its fast bins and sort its unsorted list, writing
+ * to pages all over a heap it shares with its parent, each write a page
+ * copied.  Done here, in the parent, the work is done once and on pages
+ * the parent mostly owns already.
+ */
+void alloc_settle(void);

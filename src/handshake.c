@@ -338,6 +338,7 @@ fork_worker(struct hs *hs, struct conn *c)
 		refuse(hs, c, "ERR UNAVAILABLE too many connections, try again later\n");
 		return;
 	}
+	alloc_settle();
 	pid = fork();
 	if (pid < 0) {
 		sb_worker_cancel(hs->sb, &c->key);
