@@ -415,9 +415,8 @@ handshake_done(struct hs *hs, struct conn *c)
  * after the other.  After each fork every page the handshake process writes
  * is copied (the worker still shares it), so forking them together rather
  * than between other handshakes' steps pays those copies once per batch:
- * half the handshake process's faults per connection.  (With glibc's malloc
- * the workers give most of it back; with jemalloc it is 12 % more
- * connections per second: doc/performance.md.)
+ * half the handshake process's faults per connection (doc/performance.md
+ * has the figures, by allocator).
  */
 static void
 spawn_ready(struct hs *hs)
