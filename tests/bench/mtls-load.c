@@ -110,7 +110,7 @@ struct opts {
 	const char *cert, *key, *ca, *servername, *groups;
 	int tls_version;	/* 0: any of 1.2 and 1.3 */
 	unsigned conc, procs, hold, probes, payload, timeout, fork_mb, fork_touch;
-	double duration, ramp;
+	double duration, ramp, pause;
 	uint64_t count;
 	bool rr_send, verify, quiet, ticket_once;
 	char **cmd;		/* cmd: the command and its arguments */
@@ -988,6 +988,29 @@ run_rr(struct loop *l, unsigned n_conn)
 	l->r->elapsed = (double)(now_us() - l->t0) / 1e6;
 }
 
+/*
+ * hold: keep the held connections serviced, and nothing else, for sec
+ * seconds (the caller measures the server's memory meanwhile, so that its
+ * reading does not land in the probes' latency).
+ */
+static void
+hold_pause(struct loop *l, double sec)
+{
+	struct epoll_event ev[256];
+	uint64_t now = now_us(), until = now + (uint64_t)(sec * 1e6);
+	int k, j;
+
+	while (sec > 0 && now < until) {
+		k = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])),
+		    (int)((until - now) / 1000) + 1);
+		if (k < 0 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		for (j = 0; j < k; j++)
+			conn_run(l, ev[j].data.ptr, now_us());
+		now = now_us();
+	}
+}
+
 /* hold: open o->hold connections, then probe with o->probes clients. */
 static void
 run_hold(struct loop *l, unsigned n_hold)
@@ -1000,8 +1023,9 @@ run_hold(struct loop *l, unsigned n_hold)
 	open_all(l, n_hold);
 	if (!o->quiet)
 		fprintf(stderr, "mtls-load: holding %" PRIu64 " of %u "
-		    "connections; probing for %.1f s\n", l->r->held, n_hold,
-		    o->duration);
+		    "connections; probing for %.1f s%s\n", l->r->held, n_hold,
+		    o->duration, o->pause > 0 ? " after a pause" : "");
+	hold_pause(l, o->pause);
 	/* Probe: the handshake latency of new clients. */
 	memset(&l->r->hs, 0, sizeof(l->r->hs));
 	memset(&l->r->lat, 0, sizeof(l->r->lat));
@@ -1477,6 +1501,8 @@ usage(FILE *f)
 	    "  -H, --hold N             hold: idle connections to hold\n"
 	    "      --probes N           hold: probe clients at once (1)\n"
 	    "      --ramp SEC           hold: time allowed to open them (120)\n"
+	    "      --pause SEC          hold: wait this long, holding, before\n"
+	    "                           probing (a window to measure memory in)\n"
 	    "      --cert F --key F     the client certificate and key (PEM)\n"
 	    "      --ca F               verify the server against F\n"
 	    "      --no-verify          do not verify the server\n"
@@ -1523,7 +1549,7 @@ static void
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_CERT = 256, O_KEY, O_CA, O_NOVERIFY, O_SNI, O_TLS,
-		O_GROUPS, O_PAYLOAD, O_SEND, O_PROBES, O_RAMP, O_ONCE, O_TOUCH };
+		O_GROUPS, O_PAYLOAD, O_SEND, O_PROBES, O_RAMP, O_ONCE, O_TOUCH, O_PAUSE };
 	static const struct option lo[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "proto", required_argument, NULL, 'p' },
@@ -1547,6 +1573,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "send", no_argument, NULL, O_SEND },
 		{ "probes", required_argument, NULL, O_PROBES },
 		{ "ramp", required_argument, NULL, O_RAMP },
+		{ "pause", required_argument, NULL, O_PAUSE },
 		{ "ticket-once", no_argument, NULL, O_ONCE },
 		{ "touch", required_argument, NULL, O_TOUCH },
 		{ NULL, 0, NULL, 0 }
@@ -1614,6 +1641,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case O_SEND: o->rr_send = true; break;
 		case O_PROBES: o->probes = num(optarg, "probes", 1000); break;
 		case O_RAMP: o->ramp = fnum(optarg, "ramp"); break;
+		case O_PAUSE: o->pause = fnum(optarg, "pause"); break;
 		case O_ONCE: o->ticket_once = true; break;
 		case O_TOUCH: o->fork_touch = num(optarg, "pages", 1u << 24); break;
 		default: usage(stderr); exit(2);

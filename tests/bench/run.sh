@@ -63,6 +63,7 @@ HOLD=${BENCH_HOLD:-10000}
 HOLD_PEERS=${BENCH_HOLD_PEERS:-500}
 HOLD_RAMP=${BENCH_HOLD_RAMP:-120}
 HOLD_SECS=$((SECS < 5 ? SECS : 5))
+HOLD_PAUSE=8	# seconds between opening the held connections and probing
 RETRIES=${BENCH_RETRIES:-1}
 BUDGET=${BENCH_BUDGET:-420}
 SERVERS=${BENCH_SERVERS:-mtlsd mtlsd-jemalloc nginx nginx-tickets haproxy stunnel stunnel-exec socat}
@@ -318,15 +319,13 @@ server_pids()
 	fi
 }
 
-# pss_kib NAME: the proportional set size of all of server NAME's processes.
+# pss_kib NAME: the proportional set size of all of server NAME's processes
+# (one cat and one awk for all of them: with 10,000 workers a process per
+# worker would load the machine for seconds).
 pss_kib()
 {
-	local p sum=0 v
-	for p in $(server_pids "$1"); do
-		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null)
-		sum=$((sum + ${v:-0}))
-	done
-	echo "$sum"
+	server_pids "$1" | sed 's|.*|/proc/&/smaps_rollup|' |
+	    xargs -r cat 2>/dev/null | awk '/^Pss:/ { s += $2 } END { print s + 0 }'
 }
 
 # ---- starting and stopping servers ---------------------------------------------
@@ -938,10 +937,12 @@ part_hold()
 	# Hold the connections in the background; measure PSS while they are
 	# held, then the probes' handshake latency comes back in load.out.
 	rm -f "$W/hold.out"
-	timeout -k 5 $((HOLD_RAMP + 60)) "$MTLS_LOAD" hold \
+	# Memory is read during a pause between opening the connections and
+	# probing, so that reading it does not land in the probes' latency.
+	timeout -k 5 $((HOLD_RAMP + HOLD_PAUSE + 60)) "$MTLS_LOAD" hold \
 	    -s "127.0.0.1:$port" -p "$PROTO" -H "$n" -c 64 --probes 1 \
-	    --ramp "$HOLD_RAMP" -d "$HOLD_SECS" $CLIENT_OPTS $SRV_CLIENT_OPTS \
-	    >"$W/hold.out" 2>"$W/hold.err" &
+	    --ramp "$HOLD_RAMP" --pause "$HOLD_PAUSE" -d "$HOLD_SECS" \
+	    $CLIENT_OPTS $SRV_CLIENT_OPTS >"$W/hold.out" 2>"$W/hold.err" &
 	local lp=$!
 	# The probe phase starts when every connection is up.
 	local i
@@ -954,7 +955,7 @@ part_hold()
 	pss1=$(pss_kib "$name")
 	mem1=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 	# Done when it printed its RESULT (its PID may be reused at once).
-	for ((i = 0; i < (HOLD_RAMP + 70) * 10; i++)); do
+	for ((i = 0; i < (HOLD_RAMP + HOLD_PAUSE + 70) * 10; i++)); do
 		grep -q '^RESULT' "$W/hold.out" 2>/dev/null && break
 		alive "$lp" || break
 		sleep 0.1
