@@ -114,19 +114,14 @@ cert_ctx_new(const char *ca, SSL_CTX **ret_ctx)
 	char errs[CTL_TEXT_MAX];
 	int r;
 
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_cipher_list(ctx, CERT_CIPHERS) != 1) {
+	if ((r = ctl_tls_ctx_base(ca, &ctx)) != 0)
+		return r;
+	if (SSL_CTX_set_cipher_list(ctx, CERT_CIPHERS) != 1) {
 		ctl_ssl_errors(errs, sizeof(errs));
 		return ctl_fail(EX_SOFTWARE, NULL, "cannot set up TLS: %s", errs);
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_client_cert_cb(ctx, client_cert_cb);
-	if ((r = ctl_tls_load_ca(ctx, ca)) != 0)
-		return r;
 	*ret_ctx = TAKE_PTR(ctx);
 	return 0;
 }

@@ -67,8 +67,9 @@ check_readable(const char *path, const char *what, const char *hint)
 	return 0;
 }
 
-int
-ctl_tls_load_ca(SSL_CTX *ctx, const char *ca)
+/* Trust ca (a PEM file or a hashed directory), or the system store when NULL.  0 or exit code. */
+static int
+load_ca(SSL_CTX *ctx, const char *ca)
 {
 	char errs[CTL_TEXT_MAX];
 	struct stat st;
@@ -269,7 +270,7 @@ load_own(SSL_CTX *ctx, const struct ctl_settings *s, bool verbose)
 }
 
 int
-ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx)
+ctl_tls_ctx_base(const char *ca, SSL_CTX **ret_ctx)
 {
 	_cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
 	char errs[CTL_TEXT_MAX];
@@ -280,15 +281,29 @@ ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx)
 		ctl_ssl_errors(errs, sizeof(errs));
 		return ctl_fail(EX_SOFTWARE, NULL, "cannot set up TLS: %s", errs);
 	}
-	/* One-shot client: no resumption (SPEC: later issue), no renegotiation. */
+	/* One-shot client: no resumption, no renegotiation. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if ((r = load_ca(ctx, ca)) != 0)
+		return r;
+	*ret_ctx = TAKE_PTR(ctx);
+	return 0;
+}
+
+int
+ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx)
+{
+	_cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
+	int r;
+
+	if ((r = ctl_tls_ctx_base(s->ca, &ctx)) != 0)
+		return r;
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_default_passwd_cb(ctx, no_password);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-	if ((r = ctl_tls_load_ca(ctx, s->ca)) != 0 || (r = load_own(ctx, s, verbose)) != 0)
+	if ((r = load_own(ctx, s, verbose)) != 0)
 		return r;
 	*ret_ctx = TAKE_PTR(ctx);
 	return 0;

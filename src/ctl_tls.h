@@ -14,15 +14,20 @@
 #include "ctl_net.h"
 
 /*
- * Build the client context: TLS 1.2 or later, no tickets or session cache,
- * the server verified against s->ca (the system store when NULL), and our
- * certificate chain and key, checked: readable, matching, in date, fit for
- * clientAuth, one well-formed CN.  Returns 0 with *ret_ctx, or a sysexits
- * code after printing the reason (EX_CONFIG for our own files).
+ * The client context every mtlsctl command starts from: TLS 1.2 or later,
+ * no tickets or session cache, no renegotiation or compression, and ca
+ * trusted (a PEM file or a hashed directory; the system store when NULL).
+ * 0 with *ret_ctx, or an exit code after a message.
  */
-/* Trust ca (a PEM file or a hashed directory), or the system store when NULL.  0 or exit code. */
-int ctl_tls_load_ca(SSL_CTX *ctx, const char *ca);
+int ctl_tls_ctx_base(const char *ca, SSL_CTX **ret_ctx);
 
+/*
+ * Build the client context for send and ping: the base above, the server
+ * verified against s->ca, and our certificate chain and key, checked:
+ * readable, matching, in date, fit for clientAuth, one well-formed CN.
+ * Returns 0 with *ret_ctx, or a sysexits code after printing the reason
+ * (EX_CONFIG for our own files).
+ */
 int ctl_tls_ctx_new(const struct ctl_settings *s, bool verbose, SSL_CTX **ret_ctx);
 
 /*

@@ -15,16 +15,23 @@
 
 #include "ctl_util.h"
 
+/* "mtlsctl: " and the formatted line, on stderr. */
+static _printf_(1, 0) void
+vsay(const char *fmt, va_list ap)
+{
+	fputs("mtlsctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int
 ctl_fail(int code, const char *hint, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mtlsctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (hint != NULL)
 		fprintf(stderr, "hint: %s\n", hint);
 	return code;
@@ -35,11 +42,9 @@ ctl_note(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mtlsctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void

@@ -425,7 +425,7 @@ spawn_ready(struct hs *hs)
 
 	while ((c = hs->ready) != NULL) {
 		hs->ready = c->ready_next;
-		if (c->src.kind == SRC_CONN && !hs->stopping)
+		if (c->src.kind == SRC_CONN)	/* not closed meanwhile (eviction, stop) */
 			fork_worker(hs, c);
 	}
 }

@@ -988,6 +988,20 @@ run_rr(struct loop *l, unsigned n_conn)
 	l->r->elapsed = (double)(now_us() - l->t0) / 1e6;
 }
 
+/* hold: serve whatever the held connections have, waiting up to ms. */
+static void
+hold_service(struct loop *l, int ms)
+{
+	struct epoll_event ev[256];
+	int k, j;
+
+	k = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), ms);
+	if (k < 0 && errno != EINTR)
+		die("epoll_wait: %s", strerror(errno));
+	for (j = 0; j < k; j++)
+		conn_run(l, ev[j].data.ptr, now_us());
+}
+
 /*
  * hold: keep the held connections serviced, and nothing else, for sec
  * seconds (the caller measures the server's memory meanwhile, so that its
@@ -996,19 +1010,10 @@ run_rr(struct loop *l, unsigned n_conn)
 static void
 hold_pause(struct loop *l, double sec)
 {
-	struct epoll_event ev[256];
 	uint64_t now = now_us(), until = now + (uint64_t)(sec * 1e6);
-	int k, j;
 
-	while (sec > 0 && now < until) {
-		k = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])),
-		    (int)((until - now) / 1000) + 1);
-		if (k < 0 && errno != EINTR)
-			die("epoll_wait: %s", strerror(errno));
-		for (j = 0; j < k; j++)
-			conn_run(l, ev[j].data.ptr, now_us());
-		now = now_us();
-	}
+	for (; sec > 0 && now < until; now = now_us())
+		hold_service(l, (int)((until - now) / 1000) + 1);
 }
 
 /* hold: open o->hold connections, then probe with o->probes clients. */
@@ -1016,9 +1021,7 @@ static void
 run_hold(struct loop *l, unsigned n_hold)
 {
 	const struct opts *o = l->o;
-	struct epoll_event ev[256];
 	unsigned i;
-	int k, j;
 
 	open_all(l, n_hold);
 	if (!o->quiet)
@@ -1044,9 +1047,7 @@ run_hold(struct loop *l, unsigned n_hold)
 	    l->end + (uint64_t)o->timeout * 1000000);
 	l->r->elapsed = (double)(now_us() - l->t0) / 1e6;
 	/* Held connections the server closed meanwhile were counted. */
-	k = epoll_wait(l->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
-	for (j = 0; j < k; j++)
-		conn_run(l, ev[j].data.ptr, now_us());
+	hold_service(l, 0);
 }
 
 /* One process's share of the work. */

@@ -822,28 +822,28 @@ get()
 
 # ---- the parts ----------------------------------------------------------------
 
-part_fork()
+# fork_row MB TOUCH LABEL TEXT: one fork()+exit+wait measurement on the
+# server's CPU, printed and recorded; sets FORK_ROW_RATE and FORK_ROW_US.
+fork_row()
 {
 	local out
-	out=$(taskset -c "$SERVER_CPUS" "$MTLS_LOAD" fork -M 10 -d 2 2>&1)
-	FORK_RATE=$(sed -n 's/^RESULT .* rate=\([0-9.]*\).*/\1/p' <<<"$out")
-	FORK_US=$(sed -n 's/^RESULT .*cpu_us_per_fork=\([0-9.]*\).*/\1/p' <<<"$out")
-	echo "  fork()+exit+wait, 10 MB parent: $FORK_RATE forks/s, $FORK_US us CPU per fork"
-	echo "BENCH server=fork label=fork10mb pin=1 mode=fork conc=1 rate=$FORK_RATE cpu_us=$FORK_US" \
+	out=$(taskset -c "$SERVER_CPUS" "$MTLS_LOAD" fork -M "$1" --touch "$2" -d 2 2>&1)
+	FORK_ROW_RATE=$(sed -n 's/^RESULT .* rate=\([0-9.]*\).*/\1/p' <<<"$out")
+	FORK_ROW_US=$(sed -n 's/^RESULT .*cpu_us_per_fork=\([0-9.]*\).*/\1/p' <<<"$out")
+	echo "  fork()+exit+wait, $4: $FORK_ROW_RATE forks/s, $FORK_ROW_US us CPU per fork"
+	echo "BENCH server=fork label=$3 pin=1 mode=fork conc=1 rate=$FORK_ROW_RATE cpu_us=$FORK_ROW_US" \
 	    >>"$OUT/results.txt"
+}
+
+part_fork()
+{
+	fork_row 10 0 fork10mb "10 MB parent"
+	FORK_RATE=$FORK_ROW_RATE FORK_US=$FORK_ROW_US
 	# The floor: the smallest parent (mtls-load itself, OpenSSL loaded),
 	# and one the size of a busy handshake process whose worker and
 	# itself each dirty 100 shared pages (what one connection costs).
-	local mb_touch mb touch rate us
-	for mb_touch in 0:0 4:100; do
-		mb=${mb_touch%:*} touch=${mb_touch#*:}
-		out=$(taskset -c "$SERVER_CPUS" "$MTLS_LOAD" fork -M "$mb" --touch "$touch" -d 2 2>&1)
-		rate=$(sed -n 's/^RESULT .* rate=\([0-9.]*\).*/\1/p' <<<"$out")
-		us=$(sed -n 's/^RESULT .*cpu_us_per_fork=\([0-9.]*\).*/\1/p' <<<"$out")
-		echo "  fork()+exit+wait, ${mb} MB parent, $touch pages dirtied by each side: $rate forks/s, $us us CPU per fork"
-		echo "BENCH server=fork label=fork${mb}mb-touch$touch pin=1 mode=fork conc=1 rate=$rate cpu_us=$us" \
-		    >>"$OUT/results.txt"
-	done
+	fork_row 0 0 fork0mb-touch0 "0 MB parent, 0 pages dirtied by each side"
+	fork_row 4 100 fork4mb-touch100 "4 MB parent, 100 pages dirtied by each side"
 }
 
 # run_server NAME: every measurement of NAME in the current pinning.
@@ -1133,8 +1133,8 @@ report_only()
 	done
 	s=$(get of server=mtlsd label=hold)
 	HOLD=${s:-$HOLD}
-	FORK_RATE=$(get rate server=fork)
-	FORK_US=$(get cpu_us server=fork)
+	FORK_RATE=$(get rate server=fork label=fork10mb)
+	FORK_US=$(get cpu_us server=fork label=fork10mb)
 	CTL_P50=$(get p50_ms server=mtlsctl)
 	report | tee "$OUT/table.txt"
 	plot
